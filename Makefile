@@ -1,0 +1,46 @@
+# codemill: two commands do all the set-up on a fresh machine.
+#   make run    creates .venv, installs codemill, builds a sample corpus of real code and curates it
+#   make test   creates .venv, installs what the tests need (Python packages, Debian code fixtures), runs pytest
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+# Real code of other languages, from Debian's packages, for the reader tests (see docs/architecture.md).
+FIXTURE_PACKAGES := node-lodash ruby-rack php-monolog lua-penlight librust-serde-dev golang-github-spf13-cobra-dev
+FIXTURE_STAMP    := /usr/share/gocode/src/github.com/spf13/cobra/command.go
+
+.PHONY: run test venv fixtures lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	touch $(STAMP)
+
+fixtures: $(FIXTURE_STAMP)
+
+$(FIXTURE_STAMP):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(FIXTURE_PACKAGES) >/dev/null
+
+run: $(STAMP)
+	$(BIN)/codemill sample-corpus $(OUT)/sample-corpus
+	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus --output $(OUT)/curated --overwrite
+
+test: $(STAMP) fixtures
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache

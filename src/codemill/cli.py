@@ -1,0 +1,206 @@
+"""The ``codemill`` command line: one Typer app, one command per capability."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pyarrow.parquet as pq
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from codemill import __version__
+from codemill.data.sources import InputError
+from codemill.pipeline.recipe import RecipeError, default_recipe_path, load_recipe
+from codemill.pipeline.runner import RunError, iter_outputs
+from codemill.pipeline.stats import InvariantError
+
+app = typer.Typer(
+    help="codemill: turn raw code, text and math into training data for code LLMs, and check it by running it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"codemill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - Typer needs Optional here
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """codemill: curate pretraining data, synthesise and verify instruction data, evaluate code models."""
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def curate(
+    recipe: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="Recipe YAML; default: the shipped configs/default.yaml (the Qwen2.5-Coder recipe)."),
+    ] = None,
+    inputs: Annotated[
+        list[Path],
+        typer.Option("--input", "-i", help="A folder of repositories, a JSONL(.gz/.zst) or Parquet file, or a "
+                     "folder of them. Repeat for several."),
+    ] = ...,  # type: ignore[assignment]
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (data/, rejected/, stats.json, "
+                                         "report.html). Rerun the same command to resume a killed run.")] = ...,  # type: ignore[assignment]
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray (a Ray cluster).")] = "local",
+    workers: Annotated[Optional[int], typer.Option(help="Parallel workers; default: one per core.")] = None,  # noqa: UP045
+    fmt: Annotated[Optional[str], typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")] = None,  # noqa: UP045,E501
+    columns: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Map input columns to the contract: 'stack' (The Stack's columns) or "
+                     "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a run of another recipe or input in --output.")] = False,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address; default: start a local Ray.")] = None,  # noqa: UP045,E501
+) -> None:
+    """Curate pretraining data: read, filter, and write kept and rejected documents with their reasons."""
+    from codemill.pipeline.run import curate as run_curate
+
+    if executor not in ("local", "ray"):
+        _fail(f"--executor must be 'local' or 'ray', not {executor!r}")
+    path = recipe or default_recipe_path()
+    try:
+        rec = load_recipe(path)
+        overrides: dict = {}
+        if fmt:
+            overrides["format"] = fmt
+        if columns:
+            overrides["columns"] = columns if "=" not in columns else _parse_columns(columns)
+        if overrides:
+            rec.read = rec.read.model_validate({**rec.read.model_dump(), **overrides})
+        for p in inputs:
+            if not p.exists():
+                _fail(f"input path {p} does not exist")
+        stats = run_curate(rec, inputs, output, executor=executor, workers=workers,  # type: ignore[arg-type]
+                           overwrite=overwrite, ray_address=ray_address)  # fmt: skip
+    except (RecipeError, InputError, RunError, InvariantError) as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # pydantic's errors for --format / --columns
+        _fail(f"bad option: {exc}")
+    _print_summary(stats)
+    out.print(f"report: {output / 'report.html'}")
+
+
+def _parse_columns(spec: str) -> dict[str, str]:
+    pairs = [p.split("=", 1) for p in spec.split(",") if p.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"--columns {spec!r}: write contract=input pairs separated by commas")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _print_summary(stats: dict) -> None:
+    table = Table(title=f"codemill curate — {stats['recipe']}", show_lines=False)
+    for col in ("step", "in", "kept", "rejected", "top reasons", "seconds"):
+        table.add_column(col, justify="left" if col in ("step", "top reasons") else "right")
+    for s in stats["steps"]:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in list(s["reasons"].items())[:3])
+        table.add_row(s["name"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", reasons,
+                      f"{s['seconds']:.1f}")  # fmt: skip
+    out.print(table)
+    mb = stats["bytes_in"] / 1e6
+    rate = f", {mb / stats['seconds']:.1f} MB/s" if stats["seconds"] > 0 else ""
+    out.print(
+        f"{stats['documents_in']:,} documents in ({mb:,.1f} MB): {stats['documents_kept']:,} kept, "
+        f"{stats['documents_rejected']:,} rejected, in {stats['seconds']:.1f} s{rate}"
+    )
+
+
+@app.command()
+def inspect(
+    folder: Annotated[Path, typer.Argument(help="An output folder of `codemill curate`.")],
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Documents to show, kept and rejected.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for picking the sample.")] = 0,
+) -> None:
+    """Show a run's counts and a sample of kept and rejected documents with their reasons."""
+    stats_file = folder / "stats.json"
+    if not stats_file.exists():
+        _fail(f"{folder} has no stats.json: is it an output folder of a finished `codemill curate`?")
+    _print_summary(json.loads(stats_file.read_text()))
+    rng = random.Random(seed)
+    for which in ("data", "rejected"):
+        rows = _sample_rows(list(iter_outputs(folder, which)), samples, rng)
+        table = Table(title=f"{'kept' if which == 'data' else 'rejected'} (sample of {len(rows)})")
+        extra = ["rejected_by", "reason", "detail"] if which == "rejected" else ["quality"]
+        for col in ("id", "lang", "repo/path", "bytes", *extra, "first line"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            first = next((ln for ln in r["text"].splitlines() if ln.strip()), "")[:80]
+            table.add_row(r["id"], r["lang"], f"{r['repo']}/{r['path']}".strip("/"),
+                          f"{len(r['text'].encode('utf-8', 'surrogatepass')):,}",
+                          *(str(r[c]) for c in extra), first)  # fmt: skip
+        out.print(table)
+
+
+def _sample_rows(files: list[Path], n: int, rng: random.Random) -> list[dict]:
+    """Up to ``n`` rows from the first row group of a few randomly picked shards (cheap on huge outputs)."""
+    rows: list[dict] = []
+    for f in rng.sample(files, len(files)):
+        pf = pq.ParquetFile(f)
+        if pf.metadata.num_row_groups:
+            rows += pf.read_row_group(0).to_pylist()
+        if len(rows) >= n * 20:
+            break
+    return rng.sample(rows, min(n, len(rows)))
+
+
+@app.command()
+def report(folder: Annotated[Path, typer.Argument(help="An output folder of `codemill curate`.")]) -> None:
+    """Write report.html again from a run's stats.json."""
+    from codemill.report import write_report
+
+    stats_file = folder / "stats.json"
+    if not stats_file.exists():
+        _fail(f"{folder} has no stats.json")
+    out.print(f"report: {write_report(json.loads(stats_file.read_text()), folder / 'report.html')}")
+
+
+@app.command("export")
+def export(
+    folder: Annotated[Path, typer.Argument(help="An output folder of `codemill curate`.")],
+    to: Annotated[Path, typer.Option("--to", help="JSONL file to write; .gz or .zst compresses.")],
+    rejected: Annotated[bool, typer.Option(help="Export the rejected documents instead of the kept ones.")] = False,
+) -> None:
+    """Write a run's documents as JSONL (the contract's columns, meta and scores as JSON objects)."""
+    from codemill.data.schema import Document
+    from codemill.data.writers import iter_parquet_rows, write_jsonl
+
+    which = "rejected" if rejected else "data"
+    files = list(iter_outputs(folder, which))
+    if not files:
+        _fail(f"{folder / which} holds no shards")
+    extra_cols = ("rejected_by", "reason", "detail") if rejected else ()
+    items = ((Document.from_row(r), {c: r[c] for c in extra_cols}) for r in iter_parquet_rows(files))
+    out.print(f"wrote {write_jsonl(items, to):,} documents to {to}")
+
+
+@app.command("sample-corpus")
+def sample_corpus(target: Annotated[Path, typer.Argument(help="Folder to fill with links.")]) -> None:
+    """Build the sample corpus of `make run`: the standard library and each installed package as a repository."""
+    from codemill.data.samples import build_sample_corpus
+
+    links = build_sample_corpus(target)
+    out.print(f"{target}: {len(links)} repositories (links to real code on this machine)")
+
+
+if __name__ == "__main__":
+    app()

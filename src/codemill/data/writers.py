@@ -1,0 +1,40 @@
+"""Writing documents out as JSONL (optionally .gz/.zst) for tools that do not read Parquet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from codemill.data.schema import Document
+from codemill.data.textio import atomic_path, open_binary_write
+
+
+def document_json(doc: Document, extra: dict | None = None) -> str:
+    """One JSONL line of the contract: ``meta`` and ``scores`` as JSON objects."""
+    row = doc.to_row()
+    row["meta"] = doc.meta
+    row["scores"] = dict(sorted(doc.scores.items()))
+    if extra:
+        row.update(extra)
+    return json.dumps(row, ensure_ascii=False, sort_keys=False)
+
+
+def write_jsonl(documents: Iterable[Document | tuple[Document, dict]], path: Path) -> int:
+    """Write documents (or ``(document, extra columns)`` pairs) to ``path`` atomically; return the count."""
+    n = 0
+    with atomic_path(path) as tmp, open_binary_write(tmp) as out:
+        for item in documents:
+            doc, extra = item if isinstance(item, tuple) else (item, None)
+            out.write(document_json(doc, extra).encode("utf-8", "surrogatepass") + b"\n")
+            n += 1
+    return n
+
+
+def iter_parquet_rows(files: Iterable[Path], batch_size: int = 1024) -> Iterator[dict]:
+    """Rows of Parquet files, streamed a batch at a time."""
+    for f in files:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size):
+            yield from batch.to_pylist()

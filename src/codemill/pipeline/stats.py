@@ -1,0 +1,111 @@
+"""Counting what each step did, per shard, and adding shards up into the run's ``stats.json``.
+
+The counts are what proves nothing was lost: for every step ``in = kept + rejected``, each step's input is
+the previous step's output, and the run's input equals its kept plus its rejected documents.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class InvariantError(RuntimeError):
+    """The counts do not add up: documents were lost or invented. Always a bug, never bad input."""
+
+
+@dataclass
+class StepStats:
+    """What one step did to the documents that reached it."""
+
+    name: str
+    docs_in: int = 0
+    kept: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    bytes_in: int = 0
+    bytes_kept: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "in": self.docs_in,
+            "kept": self.kept,
+            "rejected": self.rejected,
+            "reasons": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "bytes_in": self.bytes_in,
+            "bytes_kept": self.bytes_kept,
+            "seconds": round(self.seconds, 4),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepStats:
+        return cls(data["name"], data["in"], data["kept"], data["rejected"], Counter(data["reasons"]),
+                   data["bytes_in"], data["bytes_kept"], data["seconds"])  # fmt: skip
+
+    def add(self, other: StepStats) -> None:
+        self.docs_in += other.docs_in
+        self.kept += other.kept
+        self.rejected += other.rejected
+        self.reasons.update(other.reasons)
+        self.bytes_in += other.bytes_in
+        self.bytes_kept += other.bytes_kept
+        self.seconds += other.seconds
+
+
+@dataclass
+class Profile:
+    """What the kept documents look like: languages and sizes (for the report)."""
+
+    languages: Counter[str] = field(default_factory=Counter)
+    language_bytes: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    size_log2: Counter[int] = field(default_factory=Counter)  # bucket b holds sizes in [2**(b-1), 2**b)
+
+    def count(self, lang: str, kind: str, nbytes: int) -> None:
+        key = lang or "unknown"
+        self.languages[key] += 1
+        self.language_bytes[key] += nbytes
+        self.kinds[kind] += 1
+        self.size_log2[nbytes.bit_length()] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "languages": {k: {"documents": v, "bytes": self.language_bytes[k]}
+                          for k, v in sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))},
+            "kinds": dict(sorted(self.kinds.items())),
+            "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Profile:
+        p = cls()
+        for lang, entry in data["languages"].items():
+            p.languages[lang] = entry["documents"]
+            p.language_bytes[lang] = entry["bytes"]
+        p.kinds.update(data["kinds"])
+        p.size_log2.update({int(k): v for k, v in data["size_log2"].items()})
+        return p
+
+    def add(self, other: Profile) -> None:
+        self.languages.update(other.languages)
+        self.language_bytes.update(other.language_bytes)
+        self.kinds.update(other.kinds)
+        self.size_log2.update(other.size_log2)
+
+
+def check_chain(steps: list[StepStats], where: str) -> None:
+    """Raise :class:`InvariantError` unless every step balances and feeds the next one exactly."""
+    for i, s in enumerate(steps):
+        if s.docs_in != s.kept + s.rejected or sum(s.reasons.values()) != s.rejected:
+            raise InvariantError(
+                f"{where}: step {s.name!r} saw {s.docs_in} documents but kept {s.kept} and rejected "
+                f"{s.rejected} (reasons add up to {sum(s.reasons.values())})"
+            )
+        if i and steps[i - 1].kept != s.docs_in:
+            raise InvariantError(
+                f"{where}: step {s.name!r} saw {s.docs_in} documents but {steps[i - 1].name!r} kept "
+                f"{steps[i - 1].kept}"
+            )

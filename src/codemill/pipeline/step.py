@@ -1,0 +1,86 @@
+"""The step contract: a small class that takes a batch of documents and returns what it keeps and rejects.
+
+A step declares its name (the key recipes use) and a pydantic ``Params`` model (its typed, validated
+parameters). Everything else - batching, counting, timing, the rejected sink, resuming - is the runner's.
+Most steps are filters: they implement :meth:`Filter.check` for one document and the base does the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from codemill.data.schema import Document, Rejection
+
+
+class Params(BaseModel):
+    """Base of every step's parameters: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(ABC):
+    """One stage of a pipeline. Subclasses set ``name`` and, if they take parameters, ``Params``."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[Params]] = Params
+    registry: ClassVar[dict[str, type[Step]]] = {}
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name:
+            if name in Step.registry and Step.registry[name] is not cls:
+                raise TypeError(f"step name {name!r} is used by {Step.registry[name].__qualname__} already")
+            Step.registry[name] = cls
+
+    def setup(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Load what the step needs (a model, a table) once per worker, before the first batch."""
+
+    @abstractmethod
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        """Split a batch into the documents kept (possibly annotated) and the rejections."""
+
+
+class Filter(Step):
+    """A step that judges documents one at a time; returns a reason to reject, or None to keep."""
+
+    @abstractmethod
+    def check(self, doc: Document) -> tuple[str, str] | None:
+        """``(reason, detail)`` to reject ``doc``, or None to keep it. May record ``doc.scores``."""
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        kept: list[Document] = []
+        rejected: list[Rejection] = []
+        for doc in batch:
+            verdict = self.check(doc)
+            if verdict is None:
+                kept.append(doc)
+            else:
+                rejected.append(Rejection(doc, verdict[0], verdict[1]))
+        return kept, rejected
+
+
+def step_class(name: str) -> type[Step]:
+    """The step class for a recipe's ``step:`` value: a built-in name or ``package.module:ClassName``."""
+    import codemill.steps  # noqa: F401 - registers the built-in steps
+
+    if name in Step.registry:
+        return Step.registry[name]
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise KeyError(f"cannot import step {name!r}: {exc}") from exc
+        if not (isinstance(cls, type) and issubclass(cls, Step)):
+            raise KeyError(f"{name!r} is not a codemill Step subclass")
+        return cls
+    known = ", ".join(sorted(Step.registry))
+    raise KeyError(f"unknown step {name!r}; built-in steps: {known}; or give 'package.module:ClassName'")

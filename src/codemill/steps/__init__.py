@@ -1,0 +1,5 @@
+"""Built-in pipeline steps. Importing this package registers them by name for recipes."""
+
+from codemill.steps.basic import FormatFilter, LanguageFilter
+
+__all__ = ["FormatFilter", "LanguageFilter"]

@@ -1,0 +1,90 @@
+"""Shared test helpers: real-code fixtures, quick recipes, and steps that only tests use."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from codemill.data.schema import Document, Rejection
+from codemill.pipeline.recipe import parse_recipe
+from codemill.pipeline.step import Params, Step
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+#: repo name -> (folder of real code, glob of files to take). Each lands from a Debian package that
+#: `make fixtures` installs; a missing one is a failed set-up, never a skip.
+REAL_SOURCES: dict[str, tuple[Path, str]] = {
+    "cobra": (Path("/usr/share/gocode/src/github.com/spf13/cobra"), "*.go"),
+    "serde": (next(iter(sorted(Path("/usr/share/cargo/registry").glob("serde-1*"))), Path("missing-serde")), "**/*.rs"),
+    "lodash": (Path("/usr/share/nodejs/lodash"), "*.js"),
+    "monolog": (Path("/usr/share/php/Monolog"), "**/*.php"),
+    "rack": (next(iter(sorted(Path("/usr/share/rubygems-integration/all/gems").glob("rack-*"))), Path("missing-rack")), "**/*.rb"),
+    "penlight": (Path("/usr/share/lua/5.4/pl"), "*.lua"),
+    "perl-core": (next(iter(sorted(Path("/usr/share/perl").glob("5.*"))), Path("missing-perl")), "File/*.pm"),
+    "python-json": (STDLIB / "json", "*.py"),
+    "c-headers": (Path("/usr/include"), "std*.h"),
+}  # fmt: skip
+
+EXPECTED_LANGUAGE = {
+    "cobra": "go", "serde": "rust", "lodash": "javascript", "monolog": "php", "rack": "ruby",
+    "penlight": "lua", "perl-core": "perl", "python-json": "python", "c-headers": "c",
+}  # fmt: skip
+
+
+def copy_real_repos(target: Path, per_repo: int = 12) -> Path:
+    """A folder of repositories of real code in nine languages, a few files each."""
+    for repo, (folder, pattern) in REAL_SOURCES.items():
+        assert folder.is_dir(), f"{folder} is missing: run `make fixtures` (Debian packages of real code)"
+        files = sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.endswith(".min.js"))
+        assert files, f"no {pattern} under {folder}"
+        for f in files[:per_repo]:
+            dest = target / repo / f.relative_to(folder)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, dest)
+    return target
+
+
+
+def recipe_with(*steps: dict, **top: object):
+    """A validated recipe from plain data (steps as dicts with a 'step' key)."""
+    return parse_recipe({"steps": list(steps), **top})
+
+
+class SleepParams(Params):
+    seconds: float = Field(0.2, ge=0)
+
+
+class Sleep(Step):
+    """Keeps everything, slowly: lets a test kill a run while shards are half done."""
+
+    name = "test_sleep"
+    Params: ClassVar[type[SleepParams]] = SleepParams
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        time.sleep(self.params.seconds)  # type: ignore[attr-defined]
+        return batch, []
+
+
+class Explode(Step):
+    """Fails on any batch holding a document whose text contains 'import re': tests the per-document retry."""
+
+    name = "test_explode"
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        if any("import re" in d.text for d in batch):
+            raise RuntimeError("boom")
+        return batch, []
+
+
+class Lose(Step):
+    """Drops documents without a rejection: a bug the runner must catch."""
+
+    name = "test_lose"
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        return batch[1:], []
