@@ -45,7 +45,7 @@ def main(
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -98,7 +98,7 @@ def curate(
     except ValueError as exc:  # pydantic's errors for --format / --columns
         _fail(f"bad option: {exc}")
     _print_summary(stats)
-    out.print(f"report: {output / 'report.html'}")
+    out.print(f"report: {output / 'report.html'}", soft_wrap=True)
 
 
 def _parse_columns(spec: str) -> dict[str, str]:
@@ -171,7 +171,7 @@ def report(folder: Annotated[Path, typer.Argument(help="An output folder of `cod
     stats_file = folder / "stats.json"
     if not stats_file.exists():
         _fail(f"{folder} has no stats.json")
-    out.print(f"report: {write_report(json.loads(stats_file.read_text()), folder / 'report.html')}")
+    out.print(f"report: {write_report(json.loads(stats_file.read_text()), folder / 'report.html')}", soft_wrap=True)
 
 
 @app.command("export")

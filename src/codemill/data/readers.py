@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow.parquet as pq
 
 from codemill.data.languages import canonical_language, detect_language
@@ -147,8 +148,8 @@ def _read_jsonl(unit: Unit, options: ReadOptions) -> Iterator[Document | Rejecti
                 yield _reject(fallback, "encoding", f"{source}: invalid UTF-8 at byte {exc.start}")
                 continue
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
+                record = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
                 fallback.text = text
                 yield _reject(fallback, "malformed_json", f"{source}: {exc.msg} at column {exc.colno}")
                 continue

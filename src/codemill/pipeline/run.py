@@ -29,10 +29,9 @@ def curate(
     overwrite: bool = False,
     ray_address: str | None = None,
     progress: bool | None = None,
+    report: bool = True,
 ) -> dict[str, Any]:
     """Run ``recipe`` over ``inputs`` into ``output``; resumes an interrupted run of the same recipe and input."""
-    from codemill.report import write_report  # matplotlib is only needed once the run is done
-
     workers = workers or default_workers()
     started = time.perf_counter()
     layout, n = prepare(recipe, inputs, output, overwrite=overwrite)
@@ -47,5 +46,8 @@ def curate(
             docs += result["steps"][0]["in"]
             bar.update(task, advance=1, docs=docs)
     stats = summarise(layout, n, time.perf_counter() - started)
-    write_report(stats, layout.root / "report.html")
+    if report:
+        from codemill.report import write_report  # matplotlib is imported only when it is needed
+
+        write_report(stats, layout.root / "report.html")
     return stats

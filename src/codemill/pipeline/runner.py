@@ -36,7 +36,12 @@ from codemill.pipeline.recipe import Recipe, parse_recipe
 from codemill.pipeline.stats import InvariantError, Profile, StepStats, check_chain
 from codemill.pipeline.step import Step
 
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
+#: zstd, and dictionaries only for the low-cardinality columns (a dictionary of source files is wasted work).
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "write_statistics": False,
+    "use_dictionary": ["kind", "lang", "repo", "rejected_by", "reason"],
+}
 _FLUSH_BYTES = 64 << 20
 
 

@@ -31,7 +31,7 @@ MAX_REASONS = 8  # more than this many colors in one legend is unreadable; the r
 # a fixed hash salt, so element ids (and hence the whole SVG) are the same on every render.
 _RC = {
     "svg.hashsalt": "codemill",
-    "svg.fonttype": "path",  # glyphs as paths: self-contained, no font needed in the browser
+    "svg.fonttype": "none",  # text stays text: 3x faster to render, smaller, searchable; the browser draws it
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
