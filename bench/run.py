@@ -63,9 +63,14 @@ def datatrove_run(jsonl: Path, out: Path) -> Callable[[], None]:
     def run() -> None:
         shutil.rmtree(out, ignore_errors=True)
         LocalPipelineExecutor(
-            pipeline=[JsonlReader(str(jsonl.parent), glob_pattern=jsonl.name), ParquetWriter(str(out / "data"), compression="zstd")],
-            tasks=1, workers=1, logging_dir=str(out / "logs"),
-        ).run()  # fmt: skip
+            pipeline=[
+                JsonlReader(str(jsonl.parent), glob_pattern=jsonl.name),
+                ParquetWriter(str(out / "data"), compression="zstd"),
+            ],
+            tasks=1,
+            workers=1,
+            logging_dir=str(out / "logs"),
+        ).run()
 
     return run
 
@@ -110,8 +115,10 @@ def main() -> None:
     ratio = ours["docs_per_s_per_core"] / peer["docs_per_s_per_core"]
 
     for name, r in results.items():
-        print(f"{name:42s} {r['seconds']:8.2f} s  {r['docs_per_s_per_core']:10,.0f} docs/s/core  "
-              f"{r['mb_per_s_per_core']:7.2f} MB/s/core")  # fmt: skip
+        print(
+            f"{name:42s} {r['seconds']:8.2f} s  {r['docs_per_s_per_core']:10,.0f} docs/s/core  "
+            f"{r['mb_per_s_per_core']:7.2f} MB/s/core"
+        )
     print(f"jsonl->parquet: codemill / datatrove = {ratio:.2f}x (documents/s, 1 worker each)")
     from importlib.metadata import version
 

@@ -34,5 +34,3 @@ def bad_repo(tmp_path: Path) -> Path:
     (repo / ".git").mkdir()
     (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     return root
-
-

@@ -20,20 +20,36 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 #: `make fixtures` installs; a missing one is a failed set-up, never a skip.
 REAL_SOURCES: dict[str, tuple[Path, str]] = {
     "cobra": (Path("/usr/share/gocode/src/github.com/spf13/cobra"), "*.go"),
-    "serde": (next(iter(sorted(Path("/usr/share/cargo/registry").glob("serde-1*"))), Path("missing-serde")), "**/*.rs"),
+    "serde": (
+        next(iter(sorted(Path("/usr/share/cargo/registry").glob("serde-1*"))), Path("missing-serde")),
+        "**/*.rs",
+    ),
     "lodash": (Path("/usr/share/nodejs/lodash"), "*.js"),
     "monolog": (Path("/usr/share/php/Monolog"), "**/*.php"),
-    "rack": (next(iter(sorted(Path("/usr/share/rubygems-integration/all/gems").glob("rack-*"))), Path("missing-rack")), "**/*.rb"),
+    "rack": (
+        next(
+            iter(sorted(Path("/usr/share/rubygems-integration/all/gems").glob("rack-*"))),
+            Path("missing-rack"),
+        ),
+        "**/*.rb",
+    ),
     "penlight": (Path("/usr/share/lua/5.4/pl"), "*.lua"),
     "perl-core": (next(iter(sorted(Path("/usr/share/perl").glob("5.*"))), Path("missing-perl")), "File/*.pm"),
     "python-json": (STDLIB / "json", "*.py"),
     "c-headers": (Path("/usr/include"), "std*.h"),
-}  # fmt: skip
+}
 
 EXPECTED_LANGUAGE = {
-    "cobra": "go", "serde": "rust", "lodash": "javascript", "monolog": "php", "rack": "ruby",
-    "penlight": "lua", "perl-core": "perl", "python-json": "python", "c-headers": "c",
-}  # fmt: skip
+    "cobra": "go",
+    "serde": "rust",
+    "lodash": "javascript",
+    "monolog": "php",
+    "rack": "ruby",
+    "penlight": "lua",
+    "perl-core": "perl",
+    "python-json": "python",
+    "c-headers": "c",
+}
 
 
 def copy_real_repos(target: Path, per_repo: int = 12) -> Path:
@@ -47,7 +63,6 @@ def copy_real_repos(target: Path, per_repo: int = 12) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, dest)
     return target
-
 
 
 def recipe_with(*steps: dict, **top: object):

@@ -24,7 +24,9 @@ def test_version_and_help() -> None:
 
 def test_curate_inspect_export(real_repos: Path, bad_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["curate", "-i", str(real_repos), "-i", str(bad_repo), "-o", str(out), "--workers", "1"])
+    result = runner.invoke(
+        app, ["curate", "-i", str(real_repos), "-i", str(bad_repo), "-o", str(out), "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert f"report: {out / 'report.html'}" in result.stdout
     stats = json.loads((out / "stats.json").read_text())
@@ -51,7 +53,9 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     wrong = runner.invoke(app, ["curate", str(bad), "-i", str(tmp_path / "in"), "-o", str(tmp_path / "o")])
     assert wrong.exit_code == 2 and "bad.yaml:3:5" in wrong.output and "allowed: min_bytes" in wrong.output
-    executor = runner.invoke(app, ["curate", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--executor", "spark"])
+    executor = runner.invoke(
+        app, ["curate", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--executor", "spark"]
+    )
     assert executor.exit_code == 2 and "'local' or 'ray'" in executor.output
     columns = runner.invoke(app, ["curate", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--columns", "x"])
     assert columns.exit_code == 2 and "unknown column preset 'x'" in columns.output

@@ -79,8 +79,13 @@ def test_a_file_gone_before_reading_is_unreadable(real_repos: Path, tmp_path: Pa
 def jsonl_lines_from_real_code() -> list[bytes]:
     lines = []
     for f in sorted((STDLIB / "json").glob("*.py")):
-        record = {"content": f.read_text(), "max_stars_repo_name": "python/cpython",
-                  "max_stars_repo_path": f"Lib/json/{f.name}", "lang": "Python", "max_stars_count": 60000}  # fmt: skip
+        record = {
+            "content": f.read_text(),
+            "max_stars_repo_name": "python/cpython",
+            "max_stars_repo_path": f"Lib/json/{f.name}",
+            "lang": "Python",
+            "max_stars_count": 60000,
+        }
         lines.append(json.dumps(record).encode())
     return lines
 
@@ -97,8 +102,13 @@ def test_jsonl_reader_with_stack_columns_and_bad_lines(tmp_path: Path) -> None:
     assert len(docs) == len(good)
     assert docs[0].repo == "python/cpython" and docs[0].path.startswith("Lib/json/") and docs[0].lang == "python"
     assert docs[0].meta["max_stars_count"] == 60000 and docs[0].meta["source"] == "stack.jsonl.gz:1"
-    assert [r.reason for r in rejected] == ["malformed_json", "encoding", "malformed_json", "missing_text",
-                                            "missing_text"]  # fmt: skip
+    assert [r.reason for r in rejected] == [
+        "malformed_json",
+        "encoding",
+        "malformed_json",
+        "missing_text",
+        "missing_text",
+    ]
     assert rejected[0].detail.startswith("stack.jsonl.gz:2:")
     assert rejected[0].document.text == '{"content": "x", '  # nothing lost: the raw line is kept
 
@@ -122,8 +132,14 @@ def test_truncated_gzip_keeps_what_was_read_and_reports_the_rest(tmp_path: Path)
 
 def test_parquet_reader_splits_by_row_groups(tmp_path: Path) -> None:
     texts = [f.read_text() for f in sorted(STDLIB.glob("*.py"))[:300]]
-    table = pa.table({"content": texts, "max_stars_repo_path": [f"f{i}.py" for i in range(len(texts))],
-                      "max_stars_repo_name": ["cpython"] * len(texts), "lang": ["python"] * len(texts)})  # fmt: skip
+    table = pa.table(
+        {
+            "content": texts,
+            "max_stars_repo_path": [f"f{i}.py" for i in range(len(texts))],
+            "max_stars_repo_name": ["cpython"] * len(texts),
+            "lang": ["python"] * len(texts),
+        }
+    )
     pq.write_table(table, tmp_path / "stack.parquet", row_group_size=50)
     options = ReadOptions(columns="stack")
     units = list(iter_units([tmp_path / "stack.parquet"], options))

@@ -24,16 +24,31 @@ EXAMPLE: dict[str, Any] = {
     "shards": 4,
     "seconds": 12.3,
     "steps": [
-        {"name": "read", "in": 1200, "kept": 1150, "rejected": 50, "reasons": {"binary": 40, "too_large": 10},
-         "bytes_in": 52000000, "bytes_kept": 50000000, "seconds": 3.1},
-        {"name": "format", "in": 1150, "kept": 1000, "rejected": 150,
-         "reasons": {"empty": 100, "too_small": 50},
-         "bytes_in": 50000000, "bytes_kept": 41000000, "seconds": 0.4},
+        {
+            "name": "read",
+            "in": 1200,
+            "kept": 1150,
+            "rejected": 50,
+            "reasons": {"binary": 40, "too_large": 10},
+            "bytes_in": 52000000,
+            "bytes_kept": 50000000,
+            "seconds": 3.1,
+        },
+        {
+            "name": "format",
+            "in": 1150,
+            "kept": 1000,
+            "rejected": 150,
+            "reasons": {"empty": 100, "too_small": 50},
+            "bytes_in": 50000000,
+            "bytes_kept": 41000000,
+            "seconds": 0.4,
+        },
     ],
     "languages": {"python": {"documents": 800, "bytes": 30000000}, "unknown": {"documents": 3, "bytes": 10}},
     "kinds": {"code": 1000},
     "size_log2": {"7": 12, "10": 300, "14": 500},
-}  # fmt: skip
+}
 
 EMPTY: dict[str, Any] = {
     "codemill": "0.1.0",
@@ -144,10 +159,18 @@ def test_deterministic() -> None:
 def test_many_steps_and_languages() -> None:
     stats = copy.deepcopy(EXAMPLE)
     stats["steps"] = [
-        {"name": f"s{i}", "in": 100, "kept": 90, "rejected": 10, "reasons": {f"r{j}": 1 for j in range(10)},
-         "bytes_in": 1, "bytes_kept": 1, "seconds": 0.1}
+        {
+            "name": f"s{i}",
+            "in": 100,
+            "kept": 90,
+            "rejected": 10,
+            "reasons": {f"r{j}": 1 for j in range(10)},
+            "bytes_in": 1,
+            "bytes_kept": 1,
+            "seconds": 0.1,
+        }
         for i in range(12)
-    ]  # fmt: skip
+    ]
     stats["languages"] = {f"lang{i:02d}": {"documents": i, "bytes": 1000 * i} for i in range(40)}
     page = render_report(stats)
     assert page.count("<svg") == 4

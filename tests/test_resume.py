@@ -17,14 +17,28 @@ TESTS = Path(__file__).parent
 def write_recipe(path: Path) -> Path:
     recipe = {
         "shards": {"target_bytes": 15_000, "batch_size": 8},
-        "steps": [{"step": "format", "min_bytes": 10}, {"step": "languages"}, {"step": "helpers:Sleep", "seconds": 0.15}],
+        "steps": [
+            {"step": "format", "min_bytes": 10},
+            {"step": "languages"},
+            {"step": "helpers:Sleep", "seconds": 0.15},
+        ],
     }
     path.write_text(yaml.safe_dump(recipe))
     return path
 
 
 def curate_command(recipe: Path, inputs: list[Path], out: Path) -> list[str]:
-    args = [sys.executable, "-m", "codemill.cli", "curate", str(recipe), "--output", str(out), "--workers", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "codemill.cli",
+        "curate",
+        str(recipe),
+        "--output",
+        str(out),
+        "--workers",
+        "2",
+    ]
     for p in inputs:
         args += ["--input", str(p)]
     return args
@@ -35,8 +49,11 @@ def env() -> dict[str, str]:
 
 
 def output_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for which in ("data", "rejected") for p in sorted((folder / which).iterdir())}  # fmt: skip
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for which in ("data", "rejected")
+        for p in sorted((folder / which).iterdir())
+    }
 
 
 def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp_path: Path) -> None:
@@ -46,8 +63,13 @@ def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp
     subprocess.run(curate_command(recipe, inputs, whole), env=env(), check=True, capture_output=True)
 
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(curate_command(recipe, inputs, cut), env=env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        curate_command(recipe, inputs, cut),
+        env=env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     total = len(list((whole / "_run" / "done").iterdir()))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((cut / "_run" / "done").glob("*.json"))) < 2:

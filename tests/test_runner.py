@@ -40,12 +40,27 @@ def test_counts_reconcile_with_the_files(real_repos: Path, bad_repo: Path, tmp_p
     assert all(r["scores"] == [("format", 1.0)] for r in kept)
     on_disk = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert on_disk["documents_in"] == stats["documents_in"] and (tmp_path / "out" / "report.html").exists()
-    assert set(stats["languages"]) >= {"go", "rust", "javascript", "php", "ruby", "lua", "perl", "python", "c"}
+    assert set(stats["languages"]) >= {
+        "go",
+        "rust",
+        "javascript",
+        "php",
+        "ruby",
+        "lua",
+        "perl",
+        "python",
+        "c",
+    }
 
 
 def test_a_failing_step_rejects_only_the_documents_it_fails_on(real_repos: Path, tmp_path: Path) -> None:
-    stats = curate(recipe_with({"step": "test_explode"}), [real_repos / "python-json"], tmp_path / "o",
-                   workers=1, progress=False)  # fmt: skip
+    stats = curate(
+        recipe_with({"step": "test_explode"}),
+        [real_repos / "python-json"],
+        tmp_path / "o",
+        workers=1,
+        progress=False,
+    )
     failed = rows(tmp_path / "o", "rejected")
     assert failed and all(r["reason"] == "step_error" and "RuntimeError: boom" in r["detail"] for r in failed)
     assert all("import re" in r["text"] for r in failed)
@@ -53,7 +68,7 @@ def test_a_failing_step_rejects_only_the_documents_it_fails_on(real_repos: Path,
 
 
 def test_a_step_that_loses_documents_is_caught(real_repos: Path, tmp_path: Path) -> None:
-    layout, n = prepare(recipe_with({"step": "test_lose"}), [real_repos / "python-json"], tmp_path / "o")
+    layout, _ = prepare(recipe_with({"step": "test_lose"}), [real_repos / "python-json"], tmp_path / "o")
     with pytest.raises(InvariantError, match="test_lose"):
         run_shard(str(layout.root), 0)
 
@@ -61,7 +76,11 @@ def test_a_step_that_loses_documents_is_caught(real_repos: Path, tmp_path: Path)
 def test_empty_input_gives_an_empty_balanced_run(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     stats = curate(recipe_with(FORMAT), [tmp_path / "empty"], tmp_path / "o", progress=False)
-    assert (stats["documents_in"], stats["shards"], [s["name"] for s in stats["steps"]]) == (0, 0, ["read", "format"])
+    assert (stats["documents_in"], stats["shards"], [s["name"] for s in stats["steps"]]) == (
+        0,
+        0,
+        ["read", "format"],
+    )
     assert (tmp_path / "o" / "report.html").exists()
 
 

@@ -27,11 +27,17 @@ def real_documents() -> list[Document]:
     for i, f in enumerate(sorted((STDLIB / "json").glob("*.py"))):
         docs.append(
             Document(
-                id=f"doc-{i}", text=f.read_text(), kind="code", lang="python", repo="cpython", path=f"json/{f.name}",
+                id=f"doc-{i}",
+                text=f.read_text(),
+                kind="code",
+                lang="python",
+                repo="cpython",
+                path=f"json/{f.name}",
                 meta={"license": "PSF-2.0", "stars": 60000 + i, "nested": {"a": [1, 2]}},
-                scores={"format": 1.0, "rules": 0.25 * i}, quality=i % 3,
+                scores={"format": 1.0, "rules": 0.25 * i},
+                quality=i % 3,
             )
-        )  # fmt: skip
+        )
     docs.append(Document(id="unicode", text="def café():\n    return '日本語 ✓'\n", kind="text", lang="python"))
     return docs
 

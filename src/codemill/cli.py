@@ -57,21 +57,36 @@ def curate(
     ] = None,
     inputs: Annotated[
         list[Path],
-        typer.Option("--input", "-i", help="A folder of repositories, a JSONL(.gz/.zst) or Parquet file, or a "
-                     "folder of them. Repeat for several."),
+        typer.Option(
+            "--input",
+            "-i",
+            help="A folder of repositories, a JSONL(.gz/.zst) or Parquet file, or a "
+            "folder of them. Repeat for several.",
+        ),
     ] = ...,  # type: ignore[assignment]
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (data/, rejected/, stats.json, "
-                                         "report.html). Rerun the same command to resume a killed run.")] = ...,  # type: ignore[assignment]
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output folder (data/, rejected/, stats.json, "
+            "report.html). Rerun the same command to resume a killed run.",
+        ),
+    ] = ...,  # type: ignore[assignment]
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (a Ray cluster).")] = "local",
     workers: Annotated[Optional[int], typer.Option(help="Parallel workers; default: one per core.")] = None,  # noqa: UP045
-    fmt: Annotated[Optional[str], typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")] = None,  # noqa: UP045,E501
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")
+    ] = None,
     columns: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Map input columns to the contract: 'stack' (The Stack's columns) or "
-                     "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."),
+        typer.Option(
+            help="Map input columns to the contract: 'stack' (The Stack's columns) or "
+            "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a run of another recipe or input in --output.")] = False,
-    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address; default: start a local Ray.")] = None,  # noqa: UP045,E501
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local Ray.")] = None,
 ) -> None:
     """Curate pretraining data: read, filter, and write kept and rejected documents with their reasons."""
     from codemill.pipeline.run import curate as run_curate
@@ -91,8 +106,15 @@ def curate(
         for p in inputs:
             if not p.exists():
                 _fail(f"input path {p} does not exist")
-        stats = run_curate(rec, inputs, output, executor=executor, workers=workers,  # type: ignore[arg-type]
-                           overwrite=overwrite, ray_address=ray_address)  # fmt: skip
+        stats = run_curate(
+            rec,
+            inputs,
+            output,
+            executor=executor,
+            workers=workers,  # type: ignore[arg-type]
+            overwrite=overwrite,
+            ray_address=ray_address,
+        )
     except (RecipeError, InputError, RunError, InvariantError) as exc:
         _fail(str(exc))
     except ValueError as exc:  # pydantic's errors for --format / --columns
@@ -114,8 +136,7 @@ def _print_summary(stats: dict) -> None:
         table.add_column(col, justify="left" if col in ("step", "top reasons") else "right")
     for s in stats["steps"]:
         reasons = ", ".join(f"{k} {v:,}" for k, v in list(s["reasons"].items())[:3])
-        table.add_row(s["name"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", reasons,
-                      f"{s['seconds']:.1f}")  # fmt: skip
+        table.add_row(s["name"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", reasons, f"{s['seconds']:.1f}")
     out.print(table)
     mb = stats["bytes_in"] / 1e6
     rate = f", {mb / stats['seconds']:.1f} MB/s" if stats["seconds"] > 0 else ""
@@ -145,9 +166,14 @@ def inspect(
             table.add_column(col, overflow="fold")
         for r in rows:
             first = next((ln for ln in r["text"].splitlines() if ln.strip()), "")[:80]
-            table.add_row(r["id"], r["lang"], f"{r['repo']}/{r['path']}".strip("/"),
-                          f"{len(r['text'].encode('utf-8', 'surrogatepass')):,}",
-                          *(str(r[c]) for c in extra), first)  # fmt: skip
+            table.add_row(
+                r["id"],
+                r["lang"],
+                f"{r['repo']}/{r['path']}".strip("/"),
+                f"{len(r['text'].encode('utf-8', 'surrogatepass')):,}",
+                *(str(r[c]) for c in extra),
+                first,
+            )
         out.print(table)
 
 

@@ -70,9 +70,7 @@ class Language:
             raise ValueError(f"language {self.name!r} has neither extensions nor filenames")
         for ext in self.extensions:
             if not ext.startswith(".") or len(ext) < 2 or ext != ext.lower() or "/" in ext:
-                raise ValueError(
-                    f"language {self.name!r}: extension {ext!r} must be lower-case and start with '.'"
-                )
+                raise ValueError(f"language {self.name!r}: extension {ext!r} must be lower-case and start with '.'")
         for fname in self.filenames:
             if not fname or "/" in fname or "\\" in fname:
                 raise ValueError(f"language {self.name!r}: filename {fname!r} must be a bare base name")
@@ -450,9 +448,7 @@ def language_by_name(name: str) -> Language:
     if alias is not None:
         suggestions = [alias, *(s for s in suggestions if s != alias)]
     hint = f"; did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
-    raise KeyError(
-        f"unknown language {name!r}{hint} Known languages: {', '.join(sorted(_BY_NAME))}"
-    ) from None
+    raise KeyError(f"unknown language {name!r}{hint} Known languages: {', '.join(sorted(_BY_NAME))}") from None
 
 
 def canonical_language(name: str) -> str | None:

@@ -26,12 +26,92 @@ READ_STEP = "read"
 
 #: Extensions of files that are never source code; rejected without being opened.
 BINARY_EXTENSIONS = frozenset(
-    ".png .jpg .jpeg .gif .bmp .ico .icns .tif .tiff .webp .psd .svgz .pdf .eps "
-    ".zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .whl .egg .deb .rpm .apk .dmg .iso "
-    ".so .dylib .dll .exe .o .a .lib .obj .pyc .pyo .pyd .class .wasm .beam .elc "
-    ".ttf .otf .woff .woff2 .eot .mp3 .mp4 .wav .ogg .flac .avi .mov .mkv .webm "
-    ".npy .npz .pkl .pickle .pt .pth .bin .onnx .gguf .safetensors .h5 .hdf5 .db .sqlite .sqlite3 "
-    ".mo .pak .dat .parquet .feather .arrow .orc .avro".split()
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".icns",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".psd",
+        ".svgz",
+        ".pdf",
+        ".eps",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".tar",
+        ".jar",
+        ".war",
+        ".whl",
+        ".egg",
+        ".deb",
+        ".rpm",
+        ".apk",
+        ".dmg",
+        ".iso",
+        ".so",
+        ".dylib",
+        ".dll",
+        ".exe",
+        ".o",
+        ".a",
+        ".lib",
+        ".obj",
+        ".pyc",
+        ".pyo",
+        ".pyd",
+        ".class",
+        ".wasm",
+        ".beam",
+        ".elc",
+        ".ttf",
+        ".otf",
+        ".woff",
+        ".woff2",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".wav",
+        ".ogg",
+        ".flac",
+        ".avi",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".pickle",
+        ".pt",
+        ".pth",
+        ".bin",
+        ".onnx",
+        ".gguf",
+        ".safetensors",
+        ".h5",
+        ".hdf5",
+        ".db",
+        ".sqlite",
+        ".sqlite3",
+        ".mo",
+        ".pak",
+        ".dat",
+        ".parquet",
+        ".feather",
+        ".arrow",
+        ".orc",
+        ".avro",
+    ]
 )
 _TEXT_CONTROL = {8, 9, 10, 12, 13, 27}
 _SNIFF_BYTES = 8192
@@ -55,9 +135,7 @@ def sniff_binary(head: bytes) -> str | None:
 
 def read_unit(unit: Unit, options: ReadOptions, batch_size: int) -> Iterator[list[Document | Rejection]]:
     """Documents and rejections of one unit, in batches of at most ``batch_size``."""
-    items = {"repo_file": _read_repo_file, "jsonl": _read_jsonl, "parquet": _read_parquet}[unit.source](
-        unit, options
-    )
+    items = {"repo_file": _read_repo_file, "jsonl": _read_jsonl, "parquet": _read_parquet}[unit.source](unit, options)
     batch: list[Document | Rejection] = []
     for item in items:
         batch.append(item)
@@ -105,7 +183,7 @@ def _read_repo_file(unit: Unit, options: ReadOptions) -> Iterator[Document | Rej
         doc.text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         doc.text = data.decode("utf-8", errors="replace")
-        yield _reject(doc, "encoding", f"invalid UTF-8 at byte {exc.start}: {data[exc.start:exc.start + 4]!r}")
+        yield _reject(doc, "encoding", f"invalid UTF-8 at byte {exc.start}: {data[exc.start : exc.start + 4]!r}")
         return
     if not doc.lang:
         doc.lang = detect_language(unit.name, doc.text[:256]) or ""
@@ -184,8 +262,10 @@ def record_to_document(
     record: dict[str, Any], options: ReadOptions, file_name: str, position: str, source: str
 ) -> Document | Rejection:
     """Map one JSON/Parquet record to a document through the column mapping; other fields go to ``meta``."""
-    mapping = {field: options.columns.get(field, field) for field in
-               ("id", "text", "kind", "lang", "repo", "path", "meta", "scores", "quality")}  # fmt: skip
+    mapping = {
+        field: options.columns.get(field, field)
+        for field in ("id", "text", "kind", "lang", "repo", "path", "meta", "scores", "quality")
+    }
     used = set(mapping.values())
     extra = {k: _jsonable(v) for k, v in record.items() if k not in used}
     meta = record.get(mapping["meta"])

@@ -20,8 +20,10 @@ def build_sample_corpus(target: Path) -> list[Path]:
         if not root.is_dir():
             continue
         for entry in sorted(root.iterdir()):
-            if entry.is_dir() and not entry.name.startswith(("_", ".")) and not entry.name.endswith(
-                (".dist-info", ".egg-info", ".data")
+            if (
+                entry.is_dir()
+                and not entry.name.startswith(("_", "."))
+                and not entry.name.endswith((".dist-info", ".egg-info", ".data"))
             ):
                 sources.setdefault(entry.name, entry.resolve())
     links = []

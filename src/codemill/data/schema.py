@@ -31,9 +31,11 @@ DOCUMENT_SCHEMA = pa.schema(
     ]
 )
 
-REJECTED_SCHEMA = DOCUMENT_SCHEMA.append(pa.field("rejected_by", pa.string(), nullable=False)).append(
-    pa.field("reason", pa.string(), nullable=False)
-).append(pa.field("detail", pa.string(), nullable=False))
+REJECTED_SCHEMA = (
+    DOCUMENT_SCHEMA.append(pa.field("rejected_by", pa.string(), nullable=False))
+    .append(pa.field("reason", pa.string(), nullable=False))
+    .append(pa.field("detail", pa.string(), nullable=False))
+)
 
 DOCUMENT_COLUMNS: tuple[str, ...] = tuple(DOCUMENT_SCHEMA.names)
 

@@ -22,16 +22,46 @@ SourceKind = Literal["repo_file", "jsonl", "parquet"]
 
 #: Folders that hold version control, vendored copies, build output or caches, never hand-written code.
 DEFAULT_SKIP_DIRS: tuple[str, ...] = (
-    ".git", ".hg", ".svn", ".bzr", "CVS",
-    "node_modules", "bower_components", "vendor", "vendored", "_vendor", "third_party", "third-party",
-    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".venv", "venv",
-    "site-packages", "dist-packages", "build", "dist", "target", ".gradle", ".idea", ".vscode",
-    ".eggs", ".cache",
-)  # fmt: skip
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    "CVS",
+    "node_modules",
+    "bower_components",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "third-party",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "site-packages",
+    "dist-packages",
+    "build",
+    "dist",
+    "target",
+    ".gradle",
+    ".idea",
+    ".vscode",
+    ".eggs",
+    ".cache",
+)
 
 #: Column names of The Stack (v1/v2 "smol" dumps and BigCode-style Parquet) mapped to our contract.
 COLUMN_PRESETS: dict[str, dict[str, str]] = {
-    "stack": {"text": "content", "repo": "max_stars_repo_name", "path": "max_stars_repo_path", "lang": "lang"},
+    "stack": {
+        "text": "content",
+        "repo": "max_stars_repo_name",
+        "path": "max_stars_repo_path",
+        "lang": "lang",
+    },
 }
 
 
@@ -41,7 +71,8 @@ class ReadOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["auto", "repos", "jsonl", "parquet"] = Field(
-        "auto", description="auto: a file by its suffix; a folder of .jsonl/.parquet files as data, else repos"
+        "auto",
+        description="auto: a file by its suffix; a folder of .jsonl/.parquet files as data, else repos",
     )
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> input column, or the preset name 'stack'"
@@ -109,8 +140,7 @@ def resolve_format(path: Path, requested: str) -> str:
         if is_parquet(path):
             return "parquet"
         raise InputError(
-            f"{path}: cannot tell the format from the name; use .jsonl(.gz/.zst) or .parquet, "
-            "or pass --format"
+            f"{path}: cannot tell the format from the name; use .jsonl(.gz/.zst) or .parquet, or pass --format"
         )
     entries = [e for e in path.iterdir() if not e.name.startswith(".")]
     if entries and all(e.is_file() and (is_jsonl(e) or is_parquet(e)) for e in entries):

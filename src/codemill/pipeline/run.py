@@ -37,8 +37,14 @@ def curate(
     layout, n = prepare(recipe, inputs, output, overwrite=overwrite)
     todo = pending_shards(layout, n)
     show = progress_enabled() if progress is None else progress
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
-               TextColumn("{task.fields[docs]:,} docs"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("shards"),
+        TextColumn("{task.fields[docs]:,} docs"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not show, transient=False) as bar:
         task = bar.add_task(f"curate ({executor}, {workers} workers)", total=n, completed=n - len(todo), docs=0)
         docs = 0

@@ -28,8 +28,14 @@ import pyarrow.parquet as pq
 
 from codemill import __version__
 from codemill.data.readers import READ_STEP, read_unit
-from codemill.data.schema import DOCUMENT_SCHEMA, REJECTED_SCHEMA, Document, Rejection
-from codemill.data.schema import documents_to_table, rejections_to_table
+from codemill.data.schema import (
+    DOCUMENT_SCHEMA,
+    REJECTED_SCHEMA,
+    Document,
+    Rejection,
+    documents_to_table,
+    rejections_to_table,
+)
 from codemill.data.sources import Unit, iter_units, plan_shards
 from codemill.data.textio import atomic_path, atomic_write_text
 from codemill.pipeline.recipe import Recipe, parse_recipe
@@ -196,7 +202,10 @@ def run_shard(root: str, index: int) -> dict[str, Any]:
     profile = Profile()
     rows = recipe.shards.batch_size
     started = time.perf_counter()
-    with atomic_path(layout.data_shard(index)) as data_tmp, atomic_path(layout.rejected_shard(index)) as rej_tmp:
+    with (
+        atomic_path(layout.data_shard(index)) as data_tmp,
+        atomic_path(layout.rejected_shard(index)) as rej_tmp,
+    ):
         kept_out = _BufferedParquet(data_tmp, DOCUMENT_SCHEMA, documents_to_table, rows)
         rejected_out = _BufferedParquet(rej_tmp, REJECTED_SCHEMA, rejections_to_table, rows)
         for unit in units:

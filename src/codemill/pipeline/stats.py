@@ -42,8 +42,16 @@ class StepStats:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StepStats:
-        return cls(data["name"], data["in"], data["kept"], data["rejected"], Counter(data["reasons"]),
-                   data["bytes_in"], data["bytes_kept"], data["seconds"])  # fmt: skip
+        return cls(
+            data["name"],
+            data["in"],
+            data["kept"],
+            data["rejected"],
+            Counter(data["reasons"]),
+            data["bytes_in"],
+            data["bytes_kept"],
+            data["seconds"],
+        )
 
     def add(self, other: StepStats) -> None:
         self.docs_in += other.docs_in
@@ -73,11 +81,13 @@ class Profile:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "languages": {k: {"documents": v, "bytes": self.language_bytes[k]}
-                          for k, v in sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))},
+            "languages": {
+                k: {"documents": v, "bytes": self.language_bytes[k]}
+                for k, v in sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))
+            },
             "kinds": dict(sorted(self.kinds.items())),
             "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Profile:
@@ -106,6 +116,5 @@ def check_chain(steps: list[StepStats], where: str) -> None:
             )
         if i and steps[i - 1].kept != s.docs_in:
             raise InvariantError(
-                f"{where}: step {s.name!r} saw {s.docs_in} documents but {steps[i - 1].name!r} kept "
-                f"{steps[i - 1].kept}"
+                f"{where}: step {s.name!r} saw {s.docs_in} documents but {steps[i - 1].name!r} kept {steps[i - 1].kept}"
             )

@@ -79,9 +79,7 @@ def _sorted_counts(counts: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def _totals(stats: dict[str, Any]) -> list[dict[str, str]]:
-    docs_in, kept, rejected = (
-        _int(stats.get(k)) for k in ("documents_in", "documents_kept", "documents_rejected")
-    )
+    docs_in, kept, rejected = (_int(stats.get(k)) for k in ("documents_in", "documents_kept", "documents_rejected"))
     bytes_in, bytes_kept = _int(stats.get("bytes_in")), _int(stats.get("bytes_kept"))
     seconds = _float(stats.get("seconds"))
     rows = [
@@ -95,9 +93,7 @@ def _totals(stats: dict[str, Any]) -> list[dict[str, str]]:
     ]
     if seconds > 0:
         rows.append({"label": "Throughput", "value": f"{docs_in / seconds:,.1f} docs/s", "note": "of input"})
-        rows.append(
-            {"label": "Throughput", "value": f"{bytes_in / seconds / 1e6:,.2f} MB/s", "note": "of input"}
-        )
+        rows.append({"label": "Throughput", "value": f"{bytes_in / seconds / 1e6:,.2f} MB/s", "note": "of input"})
     return rows
 
 
@@ -122,8 +118,7 @@ def _steps(stats: dict[str, Any]) -> list[dict[str, Any]]:
                 "seconds": _secs(_float(step.get("seconds"))),
                 "reasons": [{"reason": r, "count": _num(n), "share": _pct(n, rejected)} for r, n in reasons],
                 # For the plot: rejections no reason accounts for still belong in the step's bar.
-                "reason_counts": dict(reasons)
-                | ({"(no reason given)": unexplained} if unexplained > 0 else {}),
+                "reason_counts": dict(reasons) | ({"(no reason given)": unexplained} if unexplained > 0 else {}),
             }
         )
     return steps
@@ -191,13 +186,10 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "top_languages": len(top),
         "kinds": [{"name": k, "count": _num(n)} for k, n in _sorted_counts(_dict(stats.get("kinds")))],
         "sizes": [
-            {"label": plots.size_bucket_label(b), "count": _num(n)}
-            for b, n in zip(buckets, bucket_counts, strict=True)
+            {"label": plots.size_bucket_label(b), "count": _num(n)} for b, n in zip(buckets, bucket_counts, strict=True)
         ],
         "funnel_svg": _svg(plots.funnel_svg(funnel_labels, funnel_values)),
-        "rejections_svg": _svg(
-            plots.rejections_svg([s["name"] for s in steps], [s["reason_counts"] for s in steps])
-        ),
+        "rejections_svg": _svg(plots.rejections_svg([s["name"] for s in steps], [s["reason_counts"] for s in steps])),
         "languages_svg": _svg(plots.languages_svg([x["name"] for x in top], [x["bytes_n"] for x in top])),
         "sizes_svg": _svg(plots.sizes_svg(buckets, bucket_counts)),
     }

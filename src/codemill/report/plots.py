@@ -177,8 +177,9 @@ def rejections_svg(steps: Sequence[str], reasons: Sequence[dict[str, int]]) -> s
         ax = _hbar_axes(fig, steps)
         left = [0] * len(steps)
         handles, names = [], []
-        series = [(r, [per_step.get(r, 0) for per_step in reasons], PALETTE[i % len(PALETTE)])
-                  for i, r in enumerate(shown)]  # fmt: skip
+        series = [
+            (r, [per_step.get(r, 0) for per_step in reasons], PALETTE[i % len(PALETTE)]) for i, r in enumerate(shown)
+        ]
         if has_other:
             other = [sum(n for r, n in per_step.items() if r not in shown) for per_step in reasons]
             series.append(("other reasons", other, OTHER_COLOR))

@@ -87,4 +87,3 @@ class LanguageFilter(Filter):
         if self.keep is not None and doc.lang not in self.keep:
             return "language_not_kept", f"{doc.lang} is not in keep"
         return None
-
