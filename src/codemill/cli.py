@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
@@ -37,7 +37,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        Optional[bool],  # noqa: UP045 - Typer needs Optional here
+        bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
@@ -52,7 +52,7 @@ def _fail(message: str) -> None:
 @app.command()
 def curate(
     recipe: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Argument(help="Recipe YAML; default: the shipped configs/default.yaml (the Qwen2.5-Coder recipe)."),
     ] = None,
     inputs: Annotated[
@@ -74,12 +74,12 @@ def curate(
         ),
     ] = ...,  # type: ignore[assignment]
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (a Ray cluster).")] = "local",
-    workers: Annotated[Optional[int], typer.Option(help="Parallel workers; default: one per core.")] = None,  # noqa: UP045
+    workers: Annotated[int | None, typer.Option(min=1, help="Parallel workers; default: one per core.")] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")
     ] = None,
     columns: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option(
             help="Map input columns to the contract: 'stack' (The Stack's columns) or "
             "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."
@@ -88,7 +88,11 @@ def curate(
     overwrite: Annotated[bool, typer.Option(help="Replace a run of another recipe or input in --output.")] = False,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local Ray.")] = None,
 ) -> None:
-    """Curate pretraining data: read, filter, and write kept and rejected documents with their reasons."""
+    """Curate pretraining data: read, filter, and write kept and rejected documents with their reasons.
+
+    Examples: `codemill curate -i repos/ -o out/` (rerun it to resume a killed run);
+    `codemill curate my.yaml -i the-stack.parquet --columns stack -o out/ --executor ray`.
+    """
     from codemill.pipeline.run import curate as run_curate
 
     if executor not in ("local", "ray"):

@@ -132,13 +132,15 @@ _STEP_CACHE: dict[str, tuple[Recipe, list[Step]]] = {}
 
 
 def _load_steps(layout: RunLayout) -> tuple[Recipe, list[Step]]:
-    """The run's recipe and its steps, built and set up once per worker process."""
-    key = str(layout.root.resolve())
+    """The run's recipe and its steps, built and set up once per worker process and recipe."""
+    text = (layout.work / "recipe.json").read_text()
+    key = f"{layout.root.resolve()}\x00{text}"
     if key not in _STEP_CACHE:
-        recipe = parse_recipe(json.loads((layout.work / "recipe.json").read_text()), source="recipe.json")
+        recipe = parse_recipe(json.loads(text), source="recipe.json")
         steps = [spec.build() for spec in recipe.steps]
         for step in steps:
             step.setup()
+        _STEP_CACHE.clear()  # a worker serves one run at a time; let the previous run's models go
         _STEP_CACHE[key] = (recipe, steps)
     return _STEP_CACHE[key]
 
