@@ -1,0 +1,1 @@
+"""Pretraining-data stages: the filter ladder, dedup, decontamination, mixing, repo-level samples, packing."""
