@@ -70,7 +70,7 @@ def test_a_failing_step_rejects_only_the_documents_it_fails_on(real_repos: Path,
 def test_a_step_that_loses_documents_is_caught(real_repos: Path, tmp_path: Path) -> None:
     layout, _ = prepare(recipe_with({"step": "test_lose"}), [real_repos / "python-json"], tmp_path / "o")
     with pytest.raises(InvariantError, match="test_lose"):
-        run_shard(str(layout.root), 0)
+        run_shard(str(layout.root), 0, 0, 1)
 
 
 def test_empty_input_gives_an_empty_balanced_run(tmp_path: Path) -> None:

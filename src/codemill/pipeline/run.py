@@ -1,4 +1,4 @@
-"""One call that runs a recipe end to end: plan, run the shards, add up, check, write the report."""
+"""One call that runs a recipe end to end: plan, run every stage's tasks, add up, check, write the report."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codemill.pipeline.executors import ExecutorName, default_workers, run_shards
+from codemill.pipeline.executors import ExecutorName, default_workers, make_executor
 from codemill.pipeline.recipe import Recipe
-from codemill.pipeline.runner import pending_shards, prepare, summarise
+from codemill.pipeline.runner import RunLayout, load_run, prepare, run_phase_task, run_shard, summarise
+from codemill.pipeline.step import GlobalStep
 
 
 def progress_enabled() -> bool:
@@ -35,25 +36,42 @@ def curate(
     workers = workers or default_workers()
     started = time.perf_counter()
     layout, n = prepare(recipe, inputs, output, overwrite=overwrite)
-    todo = pending_shards(layout, n)
+    _, stages = load_run(layout)
     show = progress_enabled() if progress is None else progress
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("shards"),
-        TextColumn("{task.fields[docs]:,} docs"),
+        TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, disable=not show, transient=False) as bar:
-        task = bar.add_task(f"curate ({executor}, {workers} workers)", total=n, completed=n - len(todo), docs=0)
-        docs = 0
-        for result in run_shards(executor, str(layout.root), todo, workers, ray_address):
-            docs += result["steps"][0]["in"]
-            bar.update(task, advance=1, docs=docs)
+    with Progress(*columns, disable=not show) as bar, make_executor(executor, workers, ray_address) as pool:
+        for k, steps in enumerate(stages):
+            if k > 0:
+                _run_phases(layout, steps[0], k, n, len(stages), pool, bar)  # type: ignore[arg-type]
+            todo = [(str(layout.root), k, i, n) for i in range(n) if not layout.done(k, i).exists()]
+            names = ", ".join(s.name for s in steps) or "read"
+            task = bar.add_task(f"stage {k} ({names})", total=n, completed=n - len(todo), unit="shards")
+            for _ in pool.map(run_shard, todo):
+                bar.advance(task)
     stats = summarise(layout, n, time.perf_counter() - started)
     if report:
         from codemill.report import write_report  # matplotlib is imported only when it is needed
 
         write_report(stats, layout.root / "report.html")
     return stats
+
+
+def _run_phases(
+    layout: RunLayout, step: GlobalStep, stage: int, shards: int, stages: int, pool: Any, bar: Progress
+) -> None:
+    """Run the phases of the global step that opens ``stage``, each phase's tasks in parallel."""
+    ctx = layout.context(stage, shards, stages)
+    for phase, count in step.phases(ctx):
+        todo = [(str(layout.root), stage, shards, phase, t) for t in range(count)]
+        todo = [args for args in todo if not layout.phase_done(stage, phase, args[-1]).exists()]
+        task = bar.add_task(
+            f"stage {stage} {step.name}: {phase}", total=count, completed=count - len(todo), unit="tasks"
+        )
+        for _ in pool.map(run_phase_task, todo):
+            bar.advance(task)

@@ -1,17 +1,23 @@
 """The runner: plan shards, run every step over each shard, write outputs atomically, add up the counts.
 
+A recipe's steps fall into stages: a new stage starts at each global step (one that must see every
+document before it decides, such as dedup). Stage 0 reads the input; stage k reads stage k-1's shards,
+first running the global step's phases over all of them. Shard ``i`` of every stage holds what came from
+shard ``i`` of the input, so the shard count never changes.
+
 Layout of an output folder::
 
-    data/shard-00000.parquet       kept documents
-    rejected/shard-00000.parquet   rejected documents, with rejected_by, reason and detail
-    stats.json                     counts per step and reason, seconds, languages, sizes
-    report.html                    the same for a person
-    _run/plan.json                 the plan (written last: its presence means planning finished)
-    _run/shards/00000.json         the units of input of shard 0
-    _run/done/00000.json           shard 0's counts (written last: its presence means shard 0 is finished)
+    data/shard-00000.parquet             kept documents (the last stage's output)
+    rejected/shard-00000.parquet         documents rejected in stage 0, with rejected_by, reason and detail
+    rejected/stage1-shard-00000.parquet  ... in stage 1, and so on
+    stats.json, report.html              counts per step and reason; the same for a person
+    _run/plan.json                       the plan (written last: its presence means planning finished)
+    _run/shards/00000.json               the units of input of shard 0
+    _run/done/s0-00000.json              shard 0's counts in stage 0 (written last: the shard is finished)
+    _run/stage-1/data/, work/, done/     stage 1's input shards (if not last), its global step's files
 
-A shard writes its Parquet files under temporary names, renames them, then writes its ``done`` file, so a
-run killed at any moment and started again redoes only unfinished shards and ends byte-identical.
+Every file is written under a temporary name and renamed; completion markers are written last. A run
+killed at any moment and started again redoes only unmarked work and ends byte-identical.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from codemill.data.sources import Unit, iter_units, plan_shards
 from codemill.data.textio import atomic_path, atomic_write_text
 from codemill.pipeline.recipe import Recipe, parse_recipe
 from codemill.pipeline.stats import InvariantError, Profile, StepStats, check_chain
-from codemill.pipeline.step import Step
+from codemill.pipeline.step import GlobalStep, StageContext, Step, step_class
 
 #: zstd, and dictionaries only for the low-cardinality columns (a dictionary of source files is wasted work).
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -76,14 +82,27 @@ class RunLayout:
     def shard_spec(self, i: int) -> Path:
         return self.work / "shards" / f"{i:05d}.json"
 
-    def done(self, i: int) -> Path:
-        return self.work / "done" / f"{i:05d}.json"
+    def done(self, stage: int, i: int) -> Path:
+        return self.work / "done" / f"s{stage}-{i:05d}.json"
 
-    def data_shard(self, i: int) -> Path:
-        return self.data / f"shard-{i:05d}.parquet"
+    def stage_dir(self, stage: int) -> Path:
+        return self.work / f"stage-{stage}"
 
-    def rejected_shard(self, i: int) -> Path:
-        return self.rejected / f"shard-{i:05d}.parquet"
+    def stage_data(self, stage: int, i: int, last: bool) -> Path:
+        folder = self.data if last else self.stage_dir(stage) / "data"
+        return folder / f"shard-{i:05d}.parquet"
+
+    def rejected_shard(self, stage: int, i: int) -> Path:
+        prefix = "" if stage == 0 else f"stage{stage}-"
+        return self.rejected / f"{prefix}shard-{i:05d}.parquet"
+
+    def phase_done(self, stage: int, phase: str, task: int) -> Path:
+        return self.stage_dir(stage) / "done" / f"{phase}-{task:05d}"
+
+    def context(self, stage: int, shards: int, stages: int) -> StageContext:
+        """What the global step of ``stage`` reads and where it works."""
+        inputs = tuple(self.stage_data(stage - 1, i, last=stage - 1 == stages - 1) for i in range(shards))
+        return StageContext(self.root, stage, inputs, self.stage_dir(stage) / "work")
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -100,7 +119,7 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
     if plan_file.exists():
         plan = json.loads(plan_file.read_text())
         if plan["identity"] == identity and not overwrite:
-            for leftover in [*layout.data.glob(".tmp-*"), *layout.rejected.glob(".tmp-*")]:
+            for leftover in layout.root.rglob(".tmp-*"):
                 leftover.unlink(missing_ok=True)  # half-written files of the interrupted run
             return layout, plan["shards"]
         if not overwrite:
@@ -126,23 +145,55 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
     return layout, n
 
 
-# ------------------------------------------------------------------------------------------- one shard
+# ---------------------------------------------------------------------------------------- the recipe
 
-_STEP_CACHE: dict[str, tuple[Recipe, list[Step]]] = {}
+_CACHE: dict[str, tuple[Recipe, list[Step], list[list[Step]]]] = {}
 
 
-def _load_steps(layout: RunLayout) -> tuple[Recipe, list[Step]]:
-    """The run's recipe and its steps, built and set up once per worker process and recipe."""
+def split_stages(recipe: Recipe) -> list[list[int]]:
+    """Indices of the recipe's steps per stage: a new stage starts at each global step."""
+    stages: list[list[int]] = [[]]
+    for i, spec in enumerate(recipe.steps):
+        if issubclass(step_class(spec.step), GlobalStep):
+            stages.append([])
+        stages[-1].append(i)
+    return stages
+
+
+def load_run(layout: RunLayout) -> tuple[Recipe, list[list[Step]]]:
+    """The run's recipe and its steps per stage, built and set up once per worker process and recipe."""
     text = (layout.work / "recipe.json").read_text()
     key = f"{layout.root.resolve()}\x00{text}"
-    if key not in _STEP_CACHE:
+    if key not in _CACHE:
         recipe = parse_recipe(json.loads(text), source="recipe.json")
         steps = [spec.build() for spec in recipe.steps]
         for step in steps:
             step.setup()
-        _STEP_CACHE.clear()  # a worker serves one run at a time; let the previous run's models go
-        _STEP_CACHE[key] = (recipe, steps)
-    return _STEP_CACHE[key]
+        _CACHE.clear()  # a worker serves one run at a time; let the previous run's models go
+        _CACHE[key] = (recipe, steps, [[steps[j] for j in stage] for stage in split_stages(recipe)])
+    recipe, _, stages = _CACHE[key]
+    return recipe, stages
+
+
+# ---------------------------------------------------------------------------------------- global steps
+
+
+def run_phase_task(root: str, stage: int, shards: int, phase: str, task: int) -> None:
+    """Run one task of a phase of the global step that opens ``stage``; skipped if already done."""
+    layout = RunLayout(Path(root))
+    marker = layout.phase_done(stage, phase, task)
+    if marker.exists():
+        return
+    _, stages = load_run(layout)
+    step = stages[stage][0]
+    assert isinstance(step, GlobalStep)
+    ctx = layout.context(stage, shards, len(stages))
+    ctx.work.mkdir(parents=True, exist_ok=True)
+    step.run_task(ctx, phase, task)
+    atomic_write_text(marker, "")
+
+
+# ------------------------------------------------------------------------------------------- one shard
 
 
 def _apply(step: Step, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
@@ -192,56 +243,75 @@ class _BufferedParquet:
         self.writer.close()
 
 
-def run_shard(root: str, index: int) -> dict[str, Any]:
-    """Process shard ``index`` of the run in ``root``; return its counts. Safe to call again after a kill."""
+def _input_batches(
+    layout: RunLayout, recipe: Recipe, stage: int, index: int, shards: int, stages: int, read_stats: StepStats
+) -> Iterator[tuple[list[Document], list[Rejection]]]:
+    """Batches of a shard's documents: read from the input (stage 0) or from the previous stage's shard."""
+    rows = recipe.shards.batch_size
+    if stage > 0:
+        source = layout.context(stage, shards, stages).inputs[index]
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
+            yield [Document.from_row(r) for r in batch.to_pylist()], []
+        return
+    for unit in (Unit.from_json(u) for u in json.loads(layout.shard_spec(index).read_text())):
+        t0 = time.perf_counter()
+        for items in read_unit(unit, recipe.read, rows):
+            docs = [d for d in items if isinstance(d, Document)]
+            failed = [r for r in items if isinstance(r, Rejection)]
+            read_stats.seconds += time.perf_counter() - t0
+            _count(read_stats, docs, failed)
+            yield docs, failed
+            t0 = time.perf_counter()
+
+
+def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
+    """Run stage ``stage`` on shard ``index``; return its counts. Safe to call again after a kill."""
     layout = RunLayout(Path(root))
-    if layout.done(index).exists():
-        return json.loads(layout.done(index).read_text())
-    recipe, steps = _load_steps(layout)
-    units = [Unit.from_json(u) for u in json.loads(layout.shard_spec(index).read_text())]
+    if layout.done(stage, index).exists():
+        return json.loads(layout.done(stage, index).read_text())
+    recipe, stages = load_run(layout)
+    steps = stages[stage]
+    if stage > 0:
+        step = steps[0]
+        assert isinstance(step, GlobalStep)
+        step.begin_shard(layout.context(stage, shards, len(stages)), index)
     read_stats = StepStats(READ_STEP)
     step_stats = [StepStats(s.name) for s in steps]
     profile = Profile()
     rows = recipe.shards.batch_size
     started = time.perf_counter()
-    with (
-        atomic_path(layout.data_shard(index)) as data_tmp,
-        atomic_path(layout.rejected_shard(index)) as rej_tmp,
-    ):
+    last = stage == len(stages) - 1
+    data_path, rejected_path = layout.stage_data(stage, index, last), layout.rejected_shard(stage, index)
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(data_path) as data_tmp, atomic_path(rejected_path) as rej_tmp:
         kept_out = _BufferedParquet(data_tmp, DOCUMENT_SCHEMA, documents_to_table, rows)
         rejected_out = _BufferedParquet(rej_tmp, REJECTED_SCHEMA, rejections_to_table, rows)
-        for unit in units:
-            t0 = time.perf_counter()
-            for items in read_unit(unit, recipe.read, rows):
-                batch = [d for d in items if isinstance(d, Document)]
-                failed = [r for r in items if isinstance(r, Rejection)]
-                read_stats.seconds += time.perf_counter() - t0
-                _count(read_stats, batch, failed)
+        for batch, failed in _input_batches(layout, recipe, stage, index, shards, len(stages), read_stats):
+            rejected_out.add(failed, sum(r.document.nbytes for r in failed))
+            for step, stats in zip(steps, step_stats, strict=True):
+                if not batch:
+                    break
+                t1 = time.perf_counter()
+                batch, failed = _apply(step, batch)
+                stats.seconds += time.perf_counter() - t1
+                _count(stats, batch, failed)
                 rejected_out.add(failed, sum(r.document.nbytes for r in failed))
-                for step, stats in zip(steps, step_stats, strict=True):
-                    if not batch:
-                        break
-                    t1 = time.perf_counter()
-                    batch, failed = _apply(step, batch)
-                    stats.seconds += time.perf_counter() - t1
-                    _count(stats, batch, failed)
-                    rejected_out.add(failed, sum(r.document.nbytes for r in failed))
-                sizes = [d.nbytes for d in batch]
-                for doc, size in zip(batch, sizes, strict=True):
-                    profile.count(doc.lang, doc.kind, size)
-                kept_out.add(batch, sum(sizes))
-                t0 = time.perf_counter()
+            sizes = [d.nbytes for d in batch]
+            for doc, size in zip(batch, sizes, strict=True):
+                profile.count(doc.lang, doc.kind, size)
+            kept_out.add(batch, sum(sizes))
         kept_out.close()
         rejected_out.close()
-    all_steps = [read_stats, *step_stats]
-    check_chain(all_steps, f"shard {index}")
+    all_steps = [read_stats, *step_stats] if stage == 0 else step_stats
+    check_chain(all_steps, f"stage {stage} shard {index}")
     result = {
+        "stage": stage,
         "shard": index,
         "steps": [s.to_json() for s in all_steps],
         "profile": profile.to_json(),
         "seconds": round(time.perf_counter() - started, 4),
     }
-    atomic_write_text(layout.done(index), json.dumps(result))
+    atomic_write_text(layout.done(stage, index), json.dumps(result))
     return result
 
 
@@ -259,32 +329,29 @@ def _count(stats: StepStats, kept: list[Document], rejected: list[Rejection]) ->
 # -------------------------------------------------------------------------------------- the whole run
 
 
-def pending_shards(layout: RunLayout, n: int) -> list[int]:
-    """The shards that have no ``done`` file yet."""
-    return [i for i in range(n) if not layout.done(i).exists()]
-
-
-def summarise(layout: RunLayout, n: int, seconds: float) -> dict[str, Any]:
+def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
     """Add up every shard's counts, check the invariants against the files on disk, write ``stats.json``."""
-    recipe = json.loads((layout.work / "recipe.json").read_text())
-    totals: list[StepStats] | None = None
+    recipe, stages = load_run(layout)
+    chain: list[StepStats] = []
     profile = Profile()
-    kept_rows = rejected_rows = 0
-    for i in range(n):
-        shard = json.loads(layout.done(i).read_text())
-        steps = [StepStats.from_json(s) for s in shard["steps"]]
-        if totals is None:
-            totals = [StepStats(s.name) for s in steps]
-        for total, s in zip(totals, steps, strict=True):
-            total.add(s)
-        profile.add(Profile.from_json(shard["profile"]))
-        kept_rows += pq.ParquetFile(layout.data_shard(i)).metadata.num_rows
-        rejected_rows += pq.ParquetFile(layout.rejected_shard(i)).metadata.num_rows
-    totals = totals or [StepStats(READ_STEP), *(StepStats(s["step"]) for s in recipe["steps"])]
-    check_chain(totals, "run")
-    documents_in = totals[0].docs_in
-    documents_kept = totals[-1].kept
-    documents_rejected = sum(s.rejected for s in totals)
+    rejected_rows = 0
+    for stage, steps in enumerate(stages):
+        names = ([READ_STEP] if stage == 0 else []) + [s.name for s in steps]
+        totals = [StepStats(name) for name in names]
+        for i in range(shards):
+            shard = json.loads(layout.done(stage, i).read_text())
+            for total, s in zip(totals, shard["steps"], strict=True):
+                total.add(StepStats.from_json(s))
+            if stage == len(stages) - 1:
+                profile.add(Profile.from_json(shard["profile"]))
+            rejected_rows += pq.ParquetFile(layout.rejected_shard(stage, i)).metadata.num_rows
+        chain += totals
+    kept_rows = sum(
+        pq.ParquetFile(layout.stage_data(len(stages) - 1, i, True)).metadata.num_rows for i in range(shards)
+    )
+    check_chain(chain, "run")
+    documents_in, documents_kept = chain[0].docs_in, chain[-1].kept
+    documents_rejected = sum(s.rejected for s in chain)
     if (kept_rows, rejected_rows) != (documents_kept, documents_rejected) or (
         documents_in != documents_kept + documents_rejected
     ):
@@ -294,15 +361,20 @@ def summarise(layout: RunLayout, n: int, seconds: float) -> dict[str, Any]:
         )
     stats = {
         "codemill": __version__,
-        "recipe": recipe["name"],
+        "recipe": recipe.name,
         "documents_in": documents_in,
         "documents_kept": documents_kept,
         "documents_rejected": documents_rejected,
-        "bytes_in": totals[0].bytes_in,
-        "bytes_kept": totals[-1].bytes_kept,
-        "shards": n,
+        "bytes_in": chain[0].bytes_in,
+        "bytes_kept": chain[-1].bytes_kept,
+        "shards": shards,
         "seconds": round(seconds, 3),
-        "steps": [s.to_json() for s in totals],
+        "steps": [s.to_json() for s in chain],
+        "global_steps": {
+            steps[0].name: steps[0].summary(layout.context(k, shards, len(stages)))  # type: ignore[attr-defined]
+            for k, steps in enumerate(stages)
+            if k > 0
+        },
         **profile.to_json(),
     }
     atomic_write_text(layout.root / "stats.json", json.dumps(stats, indent=2))
@@ -311,4 +383,4 @@ def summarise(layout: RunLayout, n: int, seconds: float) -> dict[str, Any]:
 
 def iter_outputs(folder: Path, which: str = "data") -> Iterator[Path]:
     """The Parquet shards of an output folder (``which`` is ``data`` or ``rejected``), in order."""
-    yield from sorted((folder / which).glob("shard-*.parquet"))
+    yield from sorted(p for p in (folder / which).glob("*.parquet") if not p.name.startswith("."))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -65,6 +67,46 @@ class Filter(Step):
             else:
                 rejected.append(Rejection(doc, verdict[0], verdict[1]))
         return kept, rejected
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Where a global step finds its input and keeps its work files."""
+
+    root: Path  # the run's output folder
+    stage: int  # this step's stage (1 for the first global step of a recipe)
+    inputs: tuple[Path, ...]  # the previous stage's Parquet shards, one per shard index
+    work: Path  # a folder of the step's own, kept until the run is finished
+
+    @property
+    def shards(self) -> int:
+        return len(self.inputs)
+
+
+class GlobalStep(Step):
+    """A step that must see every document before it can decide on any one (dedup, decontamination).
+
+    The runner stops the pipeline before it, runs its :meth:`phases` over the previous stage's shards (each
+    phase a list of independent tasks, parallel under any executor, each finished task marked so a killed run
+    resumes), then runs :meth:`process` on each shard after :meth:`begin_shard` has loaded that shard's
+    decisions. Tasks must write their files atomically and be deterministic.
+    """
+
+    @abstractmethod
+    def phases(self, ctx: StageContext) -> list[tuple[str, int]]:
+        """The phases in order, each ``(name, number of tasks)``."""
+
+    @abstractmethod
+    def run_task(self, ctx: StageContext, phase: str, task: int) -> None:
+        """Do task ``task`` of ``phase``: read inputs or earlier phases' files, write files under ``ctx.work``."""
+
+    @abstractmethod
+    def begin_shard(self, ctx: StageContext, shard: int) -> None:
+        """Load the decisions for shard ``shard`` before its batches reach :meth:`process`."""
+
+    def summary(self, ctx: StageContext) -> dict[str, Any]:
+        """What the step wants in ``stats.json`` (parameters it derived, cluster counts...)."""
+        return {}
 
 
 def step_class(name: str) -> type[Step]:

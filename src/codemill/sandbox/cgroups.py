@@ -1,0 +1,117 @@
+"""Per-phase control groups (cgroup v1): memory, process count and CPU time of a whole process tree.
+
+Why cgroups rather than rlimits: ``RLIMIT_AS`` counts reserved address space, so it breaks the JVM,
+Go and numpy/OpenBLAS (SandboxFusion's memory limit did exactly that); ``RLIMIT_NPROC`` counts every
+process of the user, so concurrent runs as ``nobody`` would starve each other; ``RLIMIT_CPU`` is per
+process, so a program that forks escapes it. A cgroup counts the resident memory (tmpfs files
+included, which is what bounds a disk-fill), the tasks and the CPU time of exactly one run's tree,
+and lists its processes so that a timeout can kill every one of them, however they daemonised.
+
+The machines this runs on mount cgroup v1 controllers under ``/sys/fs/cgroup/{memory,pids,cpuacct}``
+(see ``shared/reference/offline-resources.md`` §5). Without them (not root, or cgroup v2 only), the
+runner falls back to rlimits (``RLIMIT_DATA`` for memory) and says so in ``doctor``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from functools import cache
+from pathlib import Path
+
+__all__ = ["CGROUP_ROOT", "PhaseCgroup", "cgroups_available"]
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("memory", "pids", "cpuacct")
+PARENT = "codemill-sandbox"
+
+
+@cache
+def cgroups_available() -> bool:
+    """True when this process can create groups in the three v1 controllers (checked once)."""
+    try:
+        for controller in CONTROLLERS:
+            parent = CGROUP_ROOT / controller / PARENT
+            parent.mkdir(exist_ok=True)
+            probe = parent / f"probe-{os.getpid()}"
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+class PhaseCgroup:
+    """One group per controller for one phase of one request; a context manager that removes them."""
+
+    def __init__(self, memory_mb: int, processes: int) -> None:
+        name = uuid.uuid4().hex
+        self.paths = {c: CGROUP_ROOT / c / PARENT / name for c in CONTROLLERS}
+        for path in self.paths.values():
+            path.mkdir()
+        limit = str(memory_mb << 20)
+        self._write("memory", "memory.limit_in_bytes", limit)
+        with contextlib.suppress(OSError):  # only where swap accounting is on
+            self._write("memory", "memory.memsw.limit_in_bytes", limit)
+        self._write("memory", "memory.swappiness", "0")
+        self._write("pids", "pids.max", str(processes))
+
+    def __enter__(self) -> PhaseCgroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def _write(self, controller: str, name: str, value: str) -> None:
+        (self.paths[controller] / name).write_text(value)
+
+    def _read(self, controller: str, name: str) -> str:
+        return (self.paths[controller] / name).read_text()
+
+    @property
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a launcher writes its own pid to before it execs the sandbox."""
+        return [str(path / "cgroup.procs") for path in self.paths.values()]
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by every task that has been in the group (children that exited included)."""
+        return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
+
+    def memory_peak_mb(self) -> float:
+        return int(self._read("memory", "memory.max_usage_in_bytes")) / (1 << 20)
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer ended a task of this group (the memory limit was hit)."""
+        for line in self._read("memory", "memory.oom_control").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value) > 0
+        return int(self._read("memory", "memory.failcnt")) > 0  # older kernels: no oom_kill counter
+
+    def pids(self) -> list[int]:
+        return [int(p) for p in self._read("pids", "cgroup.procs").split()]
+
+    def kill_all(self, timeout: float = 5.0) -> None:
+        """SIGKILL every task until the group is empty. ``pids.max`` bounds a fork bomb, so this ends."""
+        deadline = time.monotonic() + timeout
+        while (pids := self.pids()) and time.monotonic() < deadline:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        """Kill what is left and remove the groups (a group with tasks cannot be removed)."""
+        self.kill_all()
+        for path in self.paths.values():
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # EBUSY while the last killed tasks are reaped
+                    time.sleep(0.005)

@@ -1,0 +1,381 @@
+"""The sandbox's languages: one table, one entry per language, everything the runner needs to know.
+
+Adding a language is adding one :class:`SandboxLanguage` to :data:`LANGUAGES` (and its Debian package to
+``scripts/install_toolchains.sh``): the runner, the pool, ``doctor``, the CLI and the per-language tests
+all read this table and nothing else. That is the lesson of the harnesses we studied, whose
+per-language ``if/elif`` walls hid commented-out or inverted branches that scored a language 0 for
+months: here every entry carries its own hello-world and failing-assertion programs, and ``doctor`` and
+the tests run both for every entry.
+
+Commands are argv lists, never shell strings, formatted with:
+
+* ``{file}``: the program's file name (in the sandbox's working folder, the current directory);
+* ``{main}``: the class or module that holds the entry point (Java, Kotlin and Scala need it);
+* ``{memory_mb}``: the phase's memory limit, so JVMs size their heap to the cgroup they cannot see.
+
+The toolchains are Debian's (``/usr/bin``), not the ones a developer may have under ``/root``
+(rustup, pyenv): the sandbox does not mount the home folder, so only system toolchains are visible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codemill.sandbox.schema import Limits
+
+__all__ = ["LANGUAGES", "NODE_PREFIX", "SandboxLanguage", "UnknownLanguageError", "get_language"]
+
+NODE_PREFIX = "/opt/codemill/node"
+"""Where ``scripts/install_toolchains.sh`` installs tsx and TypeScript; bound read-only into runs."""
+
+JAVATUPLES = "/usr/share/java/javatuples.jar"
+JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:MaxRAM={memory_mb}m")
+"""Serial GC and C1 only: a JVM in a sandbox runs one short program on a core or two, where these start
+fastest. ``MaxRAM`` sizes the heap to the cgroup's limit (the JVM cannot see the cgroup from inside)."""
+JAVAC_FLAGS = tuple(f"-J{flag}" for flag in JVM_FLAGS)
+
+RUN_LIMITS = Limits()
+COMPILE_LIMITS = Limits(cpu_seconds=60, wall_seconds=90, memory_mb=2048, processes=256, file_size_mb=256)
+JVM_RUN_LIMITS = Limits(memory_mb=1024, processes=256)
+
+
+class UnknownLanguageError(KeyError):
+    """A request named a language that is not in the table (the message lists the known ones)."""
+
+
+def _java_main(code: str) -> str:
+    """The class whose ``main`` Java must start: the class declared last before ``static void main``."""
+    at = code.find("static void main")
+    classes = re.findall(r"\bclass\s+(\w+)", code[: at if at >= 0 else len(code)])
+    return classes[-1] if classes else "Main"
+
+
+def _java_file(code: str) -> str:
+    """javac insists that a public class lives in a file of its name; otherwise the name is free."""
+    public = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code)
+    return f"{public.group(1) if public else _java_main(code)}.java"
+
+
+def _scala_main(code: str) -> str:
+    """The ``object`` that defines ``main`` (MultiPL-E's Scala programs use ``object Problem``)."""
+    at = code.find("def main")
+    objects = re.findall(r"\bobject\s+(\w+)", code[: at if at >= 0 else len(code)])
+    return objects[-1] if objects else "Main"
+
+
+@dataclass(frozen=True)
+class SandboxLanguage:
+    """One language of the sandbox. Frozen: the table is shared by every thread of a pool."""
+
+    name: str
+    """Canonical name, as in ``Request.language`` and the results."""
+    aliases: tuple[str, ...]
+    """Other names a request may use (file extensions, MultiPL-E's and SandboxFusion's names)."""
+    file: str | Callable[[str], str]
+    """The program's file name, or a function of the code that returns it (Java)."""
+    run: tuple[str, ...]
+    """The run command."""
+    compile: tuple[str, ...] | None = None
+    """The compile command, run in its own sandbox with ``compile_limits``; None for interpreters."""
+    main: Callable[[str], str] | None = None
+    """A function of the code that returns ``{main}``; by default the file name without extension."""
+    version: tuple[str, ...] = ()
+    """A command that prints the toolchain's version (for ``doctor``), run outside the sandbox."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of both phases (the sandbox starts from an empty one)."""
+    binds: tuple[str, ...] = ()
+    """Host folders outside ``/usr`` and ``/etc`` the toolchain needs, bound read-only."""
+    harness: str = "{code}\n\n{tests}\n"
+    """How ``Request.tests`` wraps the code: program = harness.format(code=..., tests=...)."""
+    assertion: str | None = None
+    """A regex that, found in the output of a non-zero exit, means a failed assertion (``failed``)."""
+    crash: str | None = None
+    """A regex that, found in the output of a non-zero exit, means an uncaught error (``runtime_error``)."""
+    hello: str = ""
+    """A program that prints ``hello, world`` and exits 0 (``doctor`` and the tests run it)."""
+    failing: str = ""
+    """A program whose assertion fails: it must come back ``failed``, never ``passed``."""
+    run_limits: Limits = RUN_LIMITS
+    compile_limits: Limits = COMPILE_LIMITS
+
+    def file_name(self, code: str) -> str:
+        return self.file(code) if callable(self.file) else self.file
+
+    def main_name(self, code: str) -> str:
+        return self.main(code) if self.main else self.file_name(code).rsplit(".", 1)[0]
+
+    def program(self, code: str, tests: str | None) -> str:
+        """The source the sandbox runs: the code alone, or the code wrapped with tests by the harness."""
+        return code if tests is None else self.harness.format(code=code, tests=tests)
+
+    def commands(self) -> list[tuple[str, ...]]:
+        return [c for c in (self.compile, self.run) if c]
+
+
+_PY_CRASH = r"(?m)^Traceback \(most recent call last\)"
+_JS_ASSERT = r"AssertionError|ERR_ASSERTION"
+_JS_CRASH = r"(?m)^\s+at .+:\d+:\d+\)?$|^Uncaught "
+_JVM_ASSERT = r"java\.lang\.AssertionError|assertion failed"
+_JVM_CRASH = r"Exception in thread|(?m)^[\w.$]+(?:Exception|Error)\b"
+_C_ASSERT = r"Assertion .* failed"
+
+LANGUAGES: tuple[SandboxLanguage, ...] = (
+    SandboxLanguage(
+        name="python",
+        aliases=("py", "python3"),
+        file="main.py",
+        # -E -s: ignore PYTHON* variables and the user's site-packages; -B: write no .pyc next to the program.
+        run=("python3", "-E", "-s", "-B", "{file}"),
+        version=("python3", "--version"),
+        harness="{code}\n\n{tests}\n",
+        assertion=r"(?m)^AssertionError\b",
+        crash=_PY_CRASH,
+        hello='print("hello, world")\n',
+        failing="assert 1 + 1 == 3, 'arithmetic'\n",
+    ),
+    SandboxLanguage(
+        name="javascript",
+        aliases=("js", "node", "nodejs"),
+        file="main.js",
+        run=("node", "{file}"),
+        version=("node", "--version"),
+        assertion=_JS_ASSERT,
+        crash=_JS_CRASH,
+        hello='console.log("hello, world");\n',
+        failing='const assert = require("assert");\nassert.strictEqual(1 + 1, 3);\n',
+    ),
+    SandboxLanguage(
+        name="typescript",
+        aliases=("ts",),
+        file="main.ts",
+        # tsx (esbuild) strips types and runs: 0.6 s where tsc takes 2.5 s; ts-node is broken on Node 20 here.
+        run=("node", f"{NODE_PREFIX}/node_modules/tsx/dist/cli.mjs", "{file}"),
+        version=("node", f"{NODE_PREFIX}/node_modules/tsx/dist/cli.mjs", "--version"),
+        binds=(NODE_PREFIX,),
+        assertion=_JS_ASSERT,
+        crash=_JS_CRASH,
+        hello='const greeting: string = "hello, world";\nconsole.log(greeting);\n',
+        failing='import assert from "assert";\nconst x: number = 1 + 1;\nassert.deepEqual(x, 3);\n',
+    ),
+    SandboxLanguage(
+        name="java",
+        aliases=("jvm",),
+        file=_java_file,
+        main=_java_main,
+        compile=("javac", *JAVAC_FLAGS, "-encoding", "UTF-8", "-nowarn", "-cp", f".:{JAVATUPLES}", "-d", ".", "{file}"),
+        # -ea: Java ignores `assert` without it, so every failing test would pass.
+        run=("java", "-ea", *JVM_FLAGS, "-cp", f".:{JAVATUPLES}", "{main}"),
+        version=("javac", "-version"),
+        assertion=_JVM_ASSERT,
+        crash=_JVM_CRASH,
+        hello='public class Main {\n  public static void main(String[] args) {\n    System.out.println("hello, world");\n'
+        "  }\n}\n",
+        failing="class Problem {\n  public static void main(String[] args) {\n    assert 1 + 1 == 3 : \"arithmetic\";\n"
+        "  }\n}\n",
+        run_limits=JVM_RUN_LIMITS,
+    ),
+    SandboxLanguage(
+        name="c",
+        aliases=("gcc",),
+        file="main.c",
+        compile=("gcc", "-std=gnu17", "-O1", "-o", "main", "{file}", "-lm"),
+        run=("./main",),
+        version=("gcc", "-dumpfullversion"),
+        assertion=_C_ASSERT,
+        hello='#include <stdio.h>\nint main(void) {\n  printf("hello, world\\n");\n  return 0;\n}\n',
+        failing="#include <assert.h>\nint main(void) {\n  assert(1 + 1 == 3);\n  return 0;\n}\n",
+    ),
+    SandboxLanguage(
+        name="cpp",
+        aliases=("c++", "cxx", "g++"),
+        file="main.cpp",
+        compile=("g++", "-std=c++17", "-O1", "-o", "main", "{file}"),
+        run=("./main",),
+        version=("g++", "-dumpfullversion"),
+        assertion=_C_ASSERT,
+        crash=r"terminate called",
+        hello='#include <iostream>\nint main() {\n  std::cout << "hello, world" << std::endl;\n}\n',
+        failing="#include <cassert>\n#include <vector>\nint main() {\n  std::vector<int> v{1, 1};\n"
+        "  assert(v[0] + v[1] == 3);\n}\n",
+    ),
+    SandboxLanguage(
+        name="go",
+        aliases=("golang",),
+        file="main.go",
+        compile=("go", "build", "-o", "main", "{file}"),
+        run=("./main",),
+        version=("go", "version"),
+        # A per-run build cache in the sandbox's folder: Go refuses to build without one.
+        env={"GOCACHE": "/sandbox/.cache/go-build", "GOPATH": "/sandbox/go", "GO111MODULE": "off", "CGO_ENABLED": "0"},
+        assertion=r"assertion failed|--- FAIL",
+        crash=r"(?m)^panic: |^fatal error: ",
+        hello='package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello, world")\n}\n',
+        failing='package main\n\nfunc main() {\n\tif 1+1 != 3 {\n\t\tpanic("assertion failed: 1 + 1 != 3")\n\t}\n}\n',
+    ),
+    SandboxLanguage(
+        name="rust",
+        aliases=("rs",),
+        file="main.rs",
+        compile=("rustc", "--edition", "2021", "-o", "main", "{file}"),
+        run=("./main",),
+        version=("rustc", "--version"),
+        assertion=r"assertion.*failed",
+        crash=r"panicked at",
+        hello='fn main() {\n    println!("hello, world");\n}\n',
+        failing="fn main() {\n    let v = vec![1, 1];\n    assert_eq!(v[0] + v[1], 3);\n}\n",
+    ),
+    SandboxLanguage(
+        name="csharp",
+        aliases=("c#", "cs", "mono"),
+        file="main.cs",
+        # DEBUG: MultiPL-E's C# tests use Debug.Assert, compiled out without it.
+        compile=("mcs", "-d:DEBUG", "-r:System.Numerics.dll", "-out:main.exe", "{file}"),
+        run=("mono", "--debug", "main.exe"),
+        version=("mono", "--version"),
+        env={"MONO_ENV_OPTIONS": "--gc=sgen", "MONO_GC_PARAMS": "max-heap-size={memory_mb}m"},
+        assertion=r"Assertion failed|Assert\.|AssertionException",
+        crash=r"Unhandled Exception|\[ERROR\] FATAL UNHANDLED EXCEPTION",
+        hello='using System;\nclass Program {\n  static void Main() {\n    Console.WriteLine("hello, world");\n'
+        "  }\n}\n",
+        failing="using System;\nusing System.Diagnostics;\nclass Program {\n  static void Main() {\n"
+        "    Debug.Assert(1 + 1 == 3);\n  }\n}\n",
+    ),
+    SandboxLanguage(
+        name="php",
+        aliases=("php8",),
+        file="main.php",
+        # Debian's php.ini compiles assert() out (zend.assertions=-1); errors go to stderr, not the output.
+        run=("php", "-d", "zend.assertions=1", "-d", "assert.exception=1", "-d", "display_errors=stderr", "{file}"),
+        version=("php", "--version"),
+        assertion=r"AssertionError",
+        crash=r"PHP Fatal error|Uncaught ",
+        hello='<?php\necho "hello, world\\n";\n',
+        failing="<?php\nassert(1 + 1 === 3);\n",
+    ),
+    SandboxLanguage(
+        name="ruby",
+        aliases=("rb",),
+        file="main.rb",
+        run=("ruby", "{file}"),
+        version=("ruby", "--version"),
+        assertion=r"Failure:|Test::Unit::AssertionFailedError|Minitest::Assertion|assertion failed",
+        crash=r"\(\w+(?:::\w+)*(?:Error|Exception)\)",
+        hello='puts "hello, world"\n',
+        failing='require "test/unit"\nclass TestArithmetic < Test::Unit::TestCase\n  def test_sum\n'
+        "    assert_equal(3, 1 + 1)\n  end\nend\n",
+    ),
+    SandboxLanguage(
+        name="perl",
+        aliases=("pl",),
+        file="main.pl",
+        run=("perl", "{file}"),
+        version=("perl", "-e", "print $^V"),
+        assertion=r"assertion failed|(?m)^not ok",
+        crash=r"(?m) at \S+ line \d+\.$",
+        hello='print "hello, world\\n";\n',
+        failing='use strict;\nuse Test::Deep;\nif (!eq_deeply([1 + 1], [3])) {\n  die "assertion failed: 1 + 1 != 3\\n";\n}\n',
+    ),
+    SandboxLanguage(
+        name="lua",
+        aliases=("lua5.4",),
+        file="main.lua",
+        run=("lua5.4", "{file}"),
+        version=("lua5.4", "-v"),
+        assertion=r"assertion failed|(?m)^Failed tests:|FAILED",
+        crash=r"stack traceback:",
+        hello='print("hello, world")\n',
+        failing="assert(1 + 1 == 3)\n",
+    ),
+    SandboxLanguage(
+        name="r",
+        aliases=("rscript",),
+        file="main.R",
+        run=("Rscript", "--vanilla", "{file}"),
+        version=("Rscript", "--version"),
+        assertion=r"is not TRUE|are not all TRUE|not all equal",
+        crash=r"(?m)^Error",
+        hello='cat("hello, world\\n")\n',
+        failing="stopifnot(isTRUE(all.equal(1 + 1, 3)))\n",
+    ),
+    SandboxLanguage(
+        name="bash",
+        aliases=("sh", "shell"),
+        file="main.sh",
+        run=("bash", "{file}"),
+        version=("bash", "--version"),
+        hello='echo "hello, world"\n',
+        failing='set -e\n[[ $((1 + 1)) -eq 3 ]]\necho "not reached"\n',
+    ),
+    SandboxLanguage(
+        name="kotlin",
+        aliases=("kt",),
+        file="main.kt",
+        main=lambda code: "MainKt",
+        compile=("kotlinc", "-nowarn", "{file}", "-d", "."),
+        run=("java", "-ea", *JVM_FLAGS, "-cp", ".:/usr/share/java/kotlin-stdlib.jar", "{main}"),
+        version=("kotlinc", "-version"),
+        env={"JAVA_OPTS": " ".join(JVM_FLAGS)},
+        assertion=_JVM_ASSERT,
+        crash=_JVM_CRASH,
+        hello='fun main() {\n    println("hello, world")\n}\n',
+        failing="fun main() {\n    val x = 1 + 1\n    assert(x == 3) { \"arithmetic\" }\n}\n",
+        run_limits=JVM_RUN_LIMITS,
+    ),
+    SandboxLanguage(
+        name="scala",
+        aliases=("sc",),
+        file="Main.scala",
+        main=_scala_main,
+        compile=("scalac", "-nowarn", "-d", ".", "{file}"),
+        run=("java", *JVM_FLAGS, "-cp", ".:/usr/share/java/scala-library.jar", "{main}"),
+        version=("scalac", "-version"),
+        env={"JAVA_OPTS": " ".join(JVM_FLAGS)},
+        assertion=_JVM_ASSERT,
+        crash=_JVM_CRASH,
+        hello='object Main {\n  def main(args: Array[String]): Unit = {\n    println("hello, world")\n  }\n}\n',
+        failing="object Problem {\n  def main(args: Array[String]): Unit = {\n    assert(1 + 1 == 3)\n  }\n}\n",
+        run_limits=JVM_RUN_LIMITS,
+    ),
+    SandboxLanguage(
+        name="haskell",
+        aliases=("hs", "ghc"),
+        file="Main.hs",
+        compile=("ghc", "-O0", "-v0", "-fno-ignore-asserts", "-o", "main", "{file}"),
+        run=("./main",),
+        version=("ghc", "--numeric-version"),
+        assertion=r"Assertion failed|assertion failed",
+        crash=r"(?m)^main: ",
+        hello='main :: IO ()\nmain = putStrLn "hello, world"\n',
+        failing='import Control.Exception (assert)\n\nmain :: IO ()\nmain = assert (1 + 1 == (3 :: Int)) (putStrLn "x")\n',
+    ),
+    SandboxLanguage(
+        name="d",
+        aliases=("dlang", "gdc"),
+        file="main.d",
+        compile=("gdc", "-o", "main", "{file}"),
+        run=("./main",),
+        version=("gdc", "-dumpfullversion"),
+        assertion=r"AssertError|Assertion failure",
+        crash=r"(?m)^\S+Exception@|^object\.Error@",
+        hello='import std.stdio;\n\nvoid main() {\n    writeln("hello, world");\n}\n',
+        failing="void main() {\n    int x = 1 + 1;\n    assert(x == 3);\n}\n",
+    ),
+)
+
+_BY_NAME: dict[str, SandboxLanguage] = {}
+for _lang in LANGUAGES:
+    for _key in (_lang.name, *_lang.aliases):
+        if _key.lower() in _BY_NAME:
+            raise ValueError(f"language name {_key!r} is used twice in the sandbox's table")
+        _BY_NAME[_key.lower()] = _lang
+
+
+def get_language(name: str) -> SandboxLanguage:
+    """The table's entry for a name or alias (case-insensitive); :class:`UnknownLanguageError` otherwise."""
+    try:
+        return _BY_NAME[name.lower()]
+    except KeyError:
+        known = ", ".join(lang.name for lang in LANGUAGES)
+        raise UnknownLanguageError(f"unknown language {name!r}; the sandbox knows: {known}") from None
