@@ -1,5 +1,6 @@
 """Built-in pipeline steps. Importing this package registers them by name for recipes."""
 
+from codemill.curate.dedup import Dedup
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["FormatFilter", "LanguageFilter"]
+__all__ = ["Dedup", "FormatFilter", "LanguageFilter"]

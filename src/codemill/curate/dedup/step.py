@@ -1,0 +1,345 @@
+"""The ``dedup`` step: exact and MinHash-LSH near-duplicate removal that shards, spills and decides the same way
+every time.
+
+Phases (each a set of parallel tasks; see :class:`~codemill.pipeline.step.GlobalStep`):
+
+1. ``signatures`` (one task per shard): exact hash, MinHash signature and LSH band keys of every document;
+   band entries are written sorted by bucket, so phase 2 reads only its slice of each shard's file.
+2. ``candidates`` (one task per bucket): documents sharing a band key (or the exact hash) become candidate
+   pairs, checked against the threshold on their signatures (or on exact shingle sets) if asked.
+3. ``clusters`` (one task): a disk-backed union-find streams the edge files; in each cluster the survivor is
+   the document with the highest ``quality``, then the most repository stars, then the smallest id.
+   Holds the cluster labels (8 bytes a document, memory-mapped), never all signatures or edges.
+
+Then each shard drops its removed documents (``exact_duplicate`` or ``near_duplicate``), each carrying its
+survivor's id in ``meta["duplicate_of"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field, model_validator
+
+from codemill.curate.dedup.minhash import (
+    LshParams,
+    band_keys,
+    estimated_jaccard,
+    exact_hash,
+    lsh_params,
+    shingle_hashes,
+    signatures,
+)
+from codemill.curate.dedup.unionfind import DiskUnionFind
+from codemill.data.schema import Document, Rejection
+from codemill.data.textio import atomic_path, atomic_write_text
+from codemill.pipeline.step import GlobalStep, Params, StageContext
+
+EXACT_BAND = 0xFFFF
+BAND_DTYPE = np.dtype([("band", "<u2"), ("key", "<u8"), ("doc", "<u8")])
+STAR_KEYS = ("stars", "max_stars_count", "stargazers_count", "repo_stars")
+
+
+class DedupParams(Params):
+    exact: bool = Field(True, description="remove copies whose text is equal up to whitespace")
+    near: bool = Field(True, description="remove near-duplicates found by MinHash-LSH")
+    threshold: float = Field(0.7, gt=0, lt=1, description="Jaccard similarity of word n-gram sets")
+    num_perm: int = Field(256, ge=16, le=1024, description="MinHash permutations")
+    ngram: int = Field(5, ge=1, le=20, description="words per shingle")
+    bands: int | None = Field(None, ge=1, description="pin the LSH band count (default: derived from threshold)")
+    verify: Literal["none", "signature", "exact"] = Field(
+        "signature", description="check candidate pairs: not at all, on signatures, or on exact shingle sets"
+    )
+    buckets: int = Field(16, ge=1, le=4096, description="partitions of the band index (parallel tasks)")
+    seed: int = Field(42, ge=0)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> DedupParams:
+        if not (self.exact or self.near):
+            raise ValueError("exact and near are both false: the step would do nothing")
+        if self.bands is not None and self.bands > self.num_perm:
+            raise ValueError(f"bands {self.bands} > num_perm {self.num_perm}")
+        return self
+
+
+@lru_cache(maxsize=32)
+def _lsh(threshold: float, num_perm: int, bands: int | None) -> LshParams:
+    return lsh_params(threshold, num_perm, bands=bands)
+
+
+def stars_of(meta: dict[str, Any]) -> int:
+    """Repository stars from a document's meta, where the source recorded them (0 otherwise)."""
+    for key in STAR_KEYS:
+        value = meta.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+    return 0
+
+
+class Dedup(GlobalStep):
+    """Exact and near-duplicate removal with a deterministic survivor per cluster."""
+
+    name = "dedup"
+    Params: ClassVar[type[DedupParams]] = DedupParams
+
+    def __init__(self, params: DedupParams | None = None) -> None:
+        super().__init__(params)
+        self.p: DedupParams = self.params  # type: ignore[assignment]
+        self.lsh = _lsh(self.p.threshold, self.p.num_perm, self.p.bands)
+        self._removed: dict[int, tuple[str, str, str]] = {}
+        self._row = 0
+
+    # ----------------------------------------------------------------------------------------- phases
+
+    def phases(self, ctx: StageContext) -> list[tuple[str, int]]:
+        return [("signatures", ctx.shards), ("candidates", self.p.buckets), ("clusters", 1)]
+
+    def run_task(self, ctx: StageContext, phase: str, task: int) -> None:
+        {"signatures": self._signatures, "candidates": self._candidates, "clusters": self._clusters}[phase](ctx, task)
+
+    def _signatures(self, ctx: StageContext, shard: int) -> None:
+        work = ctx.work
+        rows: dict[str, list] = {"id": [], "quality": [], "stars": [], "exact": [], "shingles": []}
+        sigs: list[np.ndarray] = []
+        shingle_sets: list[np.ndarray] = []
+        table = pq.ParquetFile(ctx.inputs[shard])
+        for batch in table.iter_batches(batch_size=2048, columns=["id", "text", "meta", "quality"]):
+            cols = batch.to_pydict()
+            shingles = [
+                shingle_hashes(t, self.p.ngram) if self.p.near else np.zeros(0, np.uint64) for t in cols["text"]
+            ]
+            rows["id"] += cols["id"]
+            rows["quality"] += cols["quality"]
+            rows["stars"] += [stars_of(json.loads(m) if m else {}) for m in cols["meta"]]
+            rows["exact"] += [exact_hash(t) for t in cols["text"]]
+            rows["shingles"] += [len(s) for s in shingles]
+            if self.p.near:
+                sigs.append(signatures(shingles, self.p.num_perm, self.p.seed))
+            if self.p.verify == "exact":
+                shingle_sets += [np.unique(s) for s in shingles]
+        n = len(rows["id"])
+        sig = np.concatenate(sigs) if sigs else np.zeros((n, self.p.num_perm), np.uint32)
+        entries = [self._band_entries(shard, sig, np.array(rows["exact"], np.uint64), np.array(rows["shingles"]))]
+        bands = np.concatenate(entries)
+        bucket = (bands["key"] % np.uint64(self.p.buckets)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")
+        bands = bands[order]
+        offsets = np.searchsorted(bucket[order], np.arange(self.p.buckets + 1))
+        _save(work / "sig" / f"{shard:05d}.npy", sig)
+        _save(work / "bands" / f"{shard:05d}.npy", bands)
+        _save(work / "bands" / f"{shard:05d}.offsets.npy", offsets.astype(np.int64))
+        if self.p.verify == "exact":
+            lengths = np.array([len(s) for s in shingle_sets], np.int64)
+            _save(work / "shingles" / f"{shard:05d}.npy", np.concatenate([np.zeros(0, np.uint64), *shingle_sets]))
+            _save(work / "shingles" / f"{shard:05d}.offsets.npy", np.concatenate([[0], np.cumsum(lengths)]))
+        docs = pa.table(
+            {
+                "id": pa.array(rows["id"], pa.string()),
+                "quality": pa.array(rows["quality"], pa.int32()),
+                "stars": pa.array(rows["stars"], pa.int64()),
+                "exact": pa.array(rows["exact"], pa.uint64()),
+            }
+        )
+        with atomic_path(work / "docs" / f"{shard:05d}.parquet") as tmp:
+            pq.write_table(docs, tmp)
+
+    def _band_entries(self, shard: int, sig: np.ndarray, exact: np.ndarray, shingles: np.ndarray) -> np.ndarray:
+        n = len(exact)
+        doc = (np.uint64(shard) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        parts = []
+        if self.p.exact:
+            e = np.zeros(n, BAND_DTYPE)
+            e["band"], e["key"], e["doc"] = EXACT_BAND, exact, doc
+            parts.append(e)
+        if self.p.near:
+            has = shingles > 0  # documents without a word have no signature to compare
+            keys = band_keys(sig[has], self.lsh.bands, self.lsh.rows)
+            b = np.zeros(keys.size, BAND_DTYPE)
+            b["band"] = np.tile(np.arange(self.lsh.bands, dtype=np.uint16), int(has.sum()))
+            b["key"] = keys.reshape(-1)
+            b["doc"] = np.repeat(doc[has], self.lsh.bands)
+            parts.append(b)
+        return np.concatenate(parts) if parts else np.zeros(0, BAND_DTYPE)
+
+    def _candidates(self, ctx: StageContext, bucket: int) -> None:
+        work = ctx.work
+        slices = []
+        for shard in range(ctx.shards):
+            offsets = np.load(work / "bands" / f"{shard:05d}.offsets.npy")
+            entries = np.load(work / "bands" / f"{shard:05d}.npy", mmap_mode="r")
+            slices.append(np.asarray(entries[offsets[bucket] : offsets[bucket + 1]]))
+        entries = np.concatenate(slices) if slices else np.zeros(0, BAND_DTYPE)
+        if len(entries) < 2:
+            _save(work / "edges" / f"{bucket:05d}.npy", np.zeros((0, 2), np.uint64))
+            return
+        order = np.lexsort((entries["doc"], entries["key"], entries["band"]))
+        entries = entries[order]
+        same = (entries["band"][1:] == entries["band"][:-1]) & (entries["key"][1:] == entries["key"][:-1])
+        u, v = entries["doc"][:-1][same], entries["doc"][1:][same]  # chain each group in doc order
+        exact = entries["band"][1:][same] == EXACT_BAND
+        first = np.maximum.accumulate(np.where(np.concatenate([[True], ~same]), np.arange(len(entries)), 0))
+        group_head = entries["doc"][first[1:][same]]
+        if self.p.verify != "none" and len(u):
+            ok = exact.copy()
+            ok[~exact] = self._similar(ctx, u[~exact], v[~exact])
+            retry = ~ok & (group_head != u)  # a broken chain link: try the group's first document instead
+            ok_head = np.zeros_like(ok)
+            if retry.any():
+                ok_head[retry] = self._similar(ctx, group_head[retry], v[retry])
+            u = np.where(ok_head, group_head, u)
+            u, v = u[ok | ok_head], v[ok | ok_head]
+        edges = (
+            np.unique(np.stack([np.minimum(u, v), np.maximum(u, v)], axis=1), axis=0)
+            if len(u)
+            else np.zeros((0, 2), np.uint64)
+        )
+        _save(work / "edges" / f"{bucket:05d}.npy", edges.astype(np.uint64))
+
+    def _similar(self, ctx: StageContext, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Whether each pair reaches the threshold, on signatures or on exact shingle sets."""
+        if self.p.verify == "signature":
+            return self._signature_rows(ctx, u, v) >= self.p.threshold
+        return np.array([self._exact_jaccard(ctx, a, b) >= self.p.threshold for a, b in zip(u, v, strict=True)])
+
+    def _signature_rows(self, ctx: StageContext, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        maps: dict[int, np.ndarray] = {}
+
+        def rows(docs: np.ndarray) -> np.ndarray:
+            out = np.empty((len(docs), self.p.num_perm), np.uint32)
+            shards = (docs >> np.uint64(32)).astype(np.int64)
+            for s in np.unique(shards):
+                if s not in maps:
+                    maps[s] = np.load(ctx.work / "sig" / f"{s:05d}.npy", mmap_mode="r")
+                sel = shards == s
+                out[sel] = maps[s][(docs[sel] & np.uint64(0xFFFFFFFF)).astype(np.int64)]
+            return out
+
+        return estimated_jaccard(rows(u), rows(v))
+
+    def _exact_jaccard(self, ctx: StageContext, a: int, b: int) -> float:
+        sets = []
+        for doc in (int(a), int(b)):
+            shard, row = doc >> 32, doc & 0xFFFFFFFF
+            offsets = np.load(ctx.work / "shingles" / f"{shard:05d}.offsets.npy", mmap_mode="r")
+            flat = np.load(ctx.work / "shingles" / f"{shard:05d}.npy", mmap_mode="r")
+            sets.append(np.asarray(flat[offsets[row] : offsets[row + 1]]))
+        union = len(np.union1d(sets[0], sets[1]))
+        return len(np.intersect1d(sets[0], sets[1], assume_unique=True)) / union if union else 1.0
+
+    def _clusters(self, ctx: StageContext, _task: int) -> None:
+        work = ctx.work
+        docs = [pq.read_table(work / "docs" / f"{s:05d}.parquet") for s in range(ctx.shards)]
+        counts = np.array([len(t) for t in docs], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        uf = DiskUnionFind(work / "parent.npy", int(offsets[-1]))
+        edges_total = 0
+        for bucket in range(self.p.buckets):
+            edges = np.load(work / "edges" / f"{bucket:05d}.npy")
+            edges_total += len(edges)
+            if len(edges):
+                glob = offsets[(edges >> np.uint64(32)).astype(np.int64)] + (edges & np.uint64(0xFFFFFFFF)).astype(
+                    np.int64
+                )
+                uf.union(glob[:, 0], glob[:, 1])
+        labels = uf.labels()
+        uf.close()
+        (work / "parent.npy").unlink()
+        sizes = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+        in_cluster = np.flatnonzero(sizes[labels] > 1) if len(labels) else np.zeros(0, np.int64)
+        shard_of = np.searchsorted(offsets, in_cluster, side="right") - 1
+        row_of = in_cluster - offsets[shard_of]
+        ids, quality, stars, exact = [], [], [], []
+        for s in np.unique(shard_of):
+            t = docs[s].take(pa.array(row_of[shard_of == s]))
+            ids += t["id"].to_pylist()
+            quality += t["quality"].to_pylist()
+            stars += t["stars"].to_pylist()
+            exact += t["exact"].to_pylist()
+        # survivor: highest quality, then most stars, then smallest id; deterministic whatever the order of edges
+        ranking = sorted(range(len(in_cluster)), key=lambda i: (labels[in_cluster[i]], -quality[i], -stars[i], ids[i]))
+        survivor: dict[int, int] = {}
+        for i in ranking:
+            survivor.setdefault(int(labels[in_cluster[i]]), i)
+        decisions: dict[int, list[tuple[int, str, str, str, int]]] = {}
+        removed = {"exact_duplicate": 0, "near_duplicate": 0}
+        for i in range(len(in_cluster)):
+            label = int(labels[in_cluster[i]])
+            keep = survivor[label]
+            reason = "" if i == keep else ("exact_duplicate" if exact[i] == exact[keep] else "near_duplicate")
+            if reason:
+                removed[reason] += 1
+            decisions.setdefault(int(shard_of[i]), []).append(
+                (int(row_of[i]), ids[i], reason, ids[keep], int(sizes[label]))
+            )
+        for s in range(ctx.shards):
+            rows = decisions.get(s, [])
+            table = pa.table(
+                {
+                    "row": pa.array([r[0] for r in rows], pa.int64()),
+                    "id": pa.array([r[1] for r in rows], pa.string()),
+                    "reason": pa.array([r[2] for r in rows], pa.string()),
+                    "survivor": pa.array([r[3] for r in rows], pa.string()),
+                    "cluster_size": pa.array([r[4] for r in rows], pa.int64()),
+                }
+            )
+            with atomic_path(work / "decisions" / f"{s:05d}.parquet") as tmp:
+                pq.write_table(table, tmp)
+        cluster_sizes = sizes[sizes > 1]
+        summary = {
+            "lsh": {"bands": self.lsh.bands, "rows": self.lsh.rows, "threshold": self.p.threshold,
+                    "s_curve_midpoint": round(self.lsh.curve_midpoint, 4),
+                    "false_positive_area": round(self.lsh.false_positive_area, 5),
+                    "false_negative_area": round(self.lsh.false_negative_area, 5)},
+            "documents": int(offsets[-1]),
+            "candidate_edges": edges_total,
+            "clusters": len(cluster_sizes),
+            "documents_in_clusters": int(cluster_sizes.sum()),
+            "largest_cluster": int(cluster_sizes.max()) if len(cluster_sizes) else 0,
+            "removed": removed,
+        }  # fmt: skip
+        atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))
+
+    def summary(self, ctx: StageContext) -> dict[str, Any]:
+        path = ctx.work / "summary.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    # ------------------------------------------------------------------------------------ final pass
+
+    def begin_shard(self, ctx: StageContext, shard: int) -> None:
+        table = pq.read_table(ctx.work / "decisions" / f"{shard:05d}.parquet").to_pylist()
+        self._decisions = {r["row"]: r for r in table}
+        self._row = 0
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        kept: list[Document] = []
+        rejected: list[Rejection] = []
+        for doc in batch:
+            decision = self._decisions.get(self._row)
+            self._row += 1
+            if decision is None:
+                kept.append(doc)
+                continue
+            if decision["id"] != doc.id:
+                raise RuntimeError(
+                    f"dedup decisions out of step: row {self._row - 1} is {doc.id}, not {decision['id']}"
+                )
+            doc.meta["dedup_cluster_size"] = decision["cluster_size"]
+            if decision["reason"]:
+                doc.meta["duplicate_of"] = decision["survivor"]
+                detail = f"duplicate of {decision['survivor']} (cluster of {decision['cluster_size']})"
+                rejected.append(Rejection(doc, decision["reason"], detail))
+            else:
+                kept.append(doc)
+        return kept, rejected
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """``np.save`` under a temporary name, then rename."""
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.save(f, array)
