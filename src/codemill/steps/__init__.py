@@ -1,6 +1,7 @@
 """Built-in pipeline steps. Importing this package registers them by name for recipes."""
 
+from codemill.curate.decontam import Decontaminate
 from codemill.curate.dedup import Dedup
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["Dedup", "FormatFilter", "LanguageFilter"]
+__all__ = ["Decontaminate", "Dedup", "FormatFilter", "LanguageFilter"]

@@ -16,10 +16,10 @@ import numpy as np
 import rensa
 import xxhash
 
-WORD = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")  # on UTF-8 bytes: non-ASCII letters stay inside words
+from codemill.curate.ngrams import ngram_hashes, token_hashes, word_tokens
+
 _SPACE = re.compile(rb"\s+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_xxh = xxhash.xxh3_64_intdigest
 
 
 def shingle_hashes(text: str, ngram: int) -> np.ndarray:
@@ -27,21 +27,12 @@ def shingle_hashes(text: str, ngram: int) -> np.ndarray:
 
     A document shorter than one n-gram yields one shingle of all its words; one with no words yields none.
     """
-    tokens = WORD.findall(text.encode("utf-8", "surrogatepass"))
-    if not tokens:
-        return np.zeros(0, np.uint64)
-    h = np.fromiter(map(_xxh, tokens), np.uint64, len(tokens))
-    m = max(1, len(h) - ngram + 1)
-    s = h[:m].copy()
-    for k in range(1, min(ngram, len(h))):
-        s *= _MIX
-        s += h[k : k + m]
-    return s
+    return ngram_hashes(token_hashes(word_tokens(text)), ngram, whole_if_short=True)
 
 
 def exact_hash(text: str) -> int:
     """A hash of the text with all runs of whitespace made one space: reindented copies are exact copies."""
-    return _xxh(_SPACE.sub(b" ", text.encode("utf-8", "surrogatepass")).strip())
+    return xxhash.xxh3_64_intdigest(_SPACE.sub(b" ", text.encode("utf-8", "surrogatepass")).strip())
 
 
 def signatures(shingles: list[np.ndarray], num_perm: int, seed: int) -> np.ndarray:

@@ -292,17 +292,21 @@ class Dedup(GlobalStep):
                 pq.write_table(table, tmp)
         cluster_sizes = sizes[sizes > 1]
         summary = {
-            "lsh": {"bands": self.lsh.bands, "rows": self.lsh.rows, "threshold": self.p.threshold,
-                    "s_curve_midpoint": round(self.lsh.curve_midpoint, 4),
-                    "false_positive_area": round(self.lsh.false_positive_area, 5),
-                    "false_negative_area": round(self.lsh.false_negative_area, 5)},
+            "lsh": {
+                "bands": self.lsh.bands,
+                "rows": self.lsh.rows,
+                "threshold": self.p.threshold,
+                "s_curve_midpoint": round(self.lsh.curve_midpoint, 4),
+                "false_positive_area": round(self.lsh.false_positive_area, 5),
+                "false_negative_area": round(self.lsh.false_negative_area, 5),
+            },
             "documents": int(offsets[-1]),
             "candidate_edges": edges_total,
             "clusters": len(cluster_sizes),
             "documents_in_clusters": int(cluster_sizes.sum()),
             "largest_cluster": int(cluster_sizes.max()) if len(cluster_sizes) else 0,
             "removed": removed,
-        }  # fmt: skip
+        }
         atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))
 
     def summary(self, ctx: StageContext) -> dict[str, Any]:
