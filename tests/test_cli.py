@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -68,3 +69,27 @@ def test_sample_corpus_links_real_packages(tmp_path: Path) -> None:
     assert "python-stdlib" in names and {"pyarrow", "pydantic", "typer"} <= names
     assert (tmp_path / "corpus" / "python-stdlib" / "json" / "__init__.py").exists()
     assert build_sample_corpus(tmp_path / "corpus") == links  # idempotent
+
+
+def test_dedup_and_decontaminate_commands(real_repos: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "in"
+    shutil.copytree(real_repos, copy)
+    shutil.copytree(real_repos / "lodash", copy / "lodash-fork")
+    result = runner.invoke(app, ["dedup", "-i", str(copy), "-o", str(tmp_path / "d"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "dedup: 25 bands x 10 rows for Jaccard 0.7" in result.stdout
+    stats = json.loads((tmp_path / "d" / "stats.json").read_text())
+    dedup = next(s for s in stats["steps"] if s["name"] == "dedup")
+    assert sum(dedup["reasons"].values()) >= 12 and dedup["reasons"]["exact_duplicate"] >= 10  # one per forked file
+
+    bench = tmp_path / "b.jsonl"
+    body = (real_repos / "cobra" / "args.go").read_text().split("package cobra", 1)[1]  # not the licence header
+    bench.write_text(json.dumps({"task_id": "x", "q": body}) + "\n")
+    args = ["decontaminate", "-i", str(copy), "-o", str(tmp_path / "c"), "--benchmark", "humaneval"]
+    result = runner.invoke(app, [*args, "--extra", f"mine={bench}:q"])
+    assert result.exit_code == 0, result.output
+    assert "decontaminate: 1 documents matched 1 of 165 items of humaneval, mine" in result.stdout
+    bad = runner.invoke(app, [*args, "--extra", "nonsense"])
+    assert bad.exit_code == 2 and "NAME=FILE.jsonl:field1,field2" in bad.output
+    wrong = runner.invoke(app, ["dedup", "-i", str(copy), "-o", str(tmp_path / "w"), "--threshold", "2"])
+    assert wrong.exit_code == 2 and "threshold" in wrong.output

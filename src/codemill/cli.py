@@ -14,7 +14,7 @@ from rich.table import Table
 
 from codemill import __version__
 from codemill.data.sources import InputError
-from codemill.pipeline.recipe import RecipeError, default_recipe_path, load_recipe
+from codemill.pipeline.recipe import Recipe, RecipeError, default_recipe_path, load_recipe, parse_recipe
 from codemill.pipeline.runner import RunError, iter_outputs
 from codemill.pipeline.stats import InvariantError
 
@@ -49,57 +49,166 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+InputsOpt = Annotated[
+    list[Path],
+    typer.Option(
+        "--input",
+        "-i",
+        help="A folder of repositories, a JSONL(.gz/.zst) or Parquet file, or a folder of them. Repeat for several.",
+    ),
+]
+OutputOpt = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output folder (data/, rejected/, stats.json, report.html). Rerun the same command to resume.",
+    ),
+]
+ExecutorOpt = Annotated[str, typer.Option(help="local (process pool) or ray (a Ray cluster).")]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Parallel workers; default: one per core.")]
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Map input columns to the contract: 'stack' (The Stack's columns) or "
+        "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."
+    ),
+]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace a run of another recipe or input in --output.")]
+RayAddressOpt = Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local Ray.")]
+
+
 @app.command()
 def curate(
     recipe: Annotated[
         Path | None,
         typer.Argument(help="Recipe YAML; default: the shipped configs/default.yaml (the Qwen2.5-Coder recipe)."),
     ] = None,
-    inputs: Annotated[
-        list[Path],
-        typer.Option(
-            "--input",
-            "-i",
-            help="A folder of repositories, a JSONL(.gz/.zst) or Parquet file, or a "
-            "folder of them. Repeat for several.",
-        ),
-    ] = ...,  # type: ignore[assignment]
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Output folder (data/, rejected/, stats.json, "
-            "report.html). Rerun the same command to resume a killed run.",
-        ),
-    ] = ...,  # type: ignore[assignment]
-    executor: Annotated[str, typer.Option(help="local (process pool) or ray (a Ray cluster).")] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="Parallel workers; default: one per core.")] = None,
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="auto, repos, jsonl or parquet (overrides the recipe).")
-    ] = None,
-    columns: Annotated[
-        str | None,
-        typer.Option(
-            help="Map input columns to the contract: 'stack' (The Stack's columns) or "
-            "'text=content,repo=max_stars_repo_name,...' (overrides the recipe)."
-        ),
-    ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a run of another recipe or input in --output.")] = False,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local Ray.")] = None,
+    inputs: InputsOpt = ...,  # type: ignore[assignment]
+    output: OutputOpt = ...,  # type: ignore[assignment]
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Curate pretraining data: read, filter, and write kept and rejected documents with their reasons.
 
     Examples: `codemill curate -i repos/ -o out/` (rerun it to resume a killed run);
     `codemill curate my.yaml -i the-stack.parquet --columns stack -o out/ --executor ray`.
     """
+    try:
+        rec = load_recipe(recipe or default_recipe_path())
+    except RecipeError as exc:
+        _fail(str(exc))
+    _run(rec, inputs, output, executor, workers, fmt, columns, overwrite, ray_address)
+
+
+@app.command()
+def dedup(
+    inputs: InputsOpt = ...,  # type: ignore[assignment]
+    output: OutputOpt = ...,  # type: ignore[assignment]
+    threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.7,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 256,
+    ngram: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
+    verify: Annotated[str, typer.Option(help="Check candidate pairs: none, signature or exact.")] = "signature",
+    exact: Annotated[bool, typer.Option(help="Remove copies equal up to whitespace.")] = True,
+    near: Annotated[bool, typer.Option(help="Remove MinHash-LSH near-duplicates.")] = True,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+) -> None:
+    """Remove exact and near-duplicates; each removed document names its survivor in meta.duplicate_of.
+
+    The survivor of a cluster has the highest quality, then the most repository stars, then the smallest id.
+    """
+    step = {
+        "step": "dedup",
+        "threshold": threshold,
+        "num_perm": num_perm,
+        "ngram": ngram,
+        "verify": verify,
+        "exact": exact,
+        "near": near,
+    }
+    _run(_one_step_recipe("dedup", step), inputs, output, executor, workers, fmt, columns, overwrite, ray_address)
+
+
+@app.command()
+def decontaminate(
+    inputs: InputsOpt = ...,  # type: ignore[assignment]
+    output: OutputOpt = ...,  # type: ignore[assignment]
+    benchmark: Annotated[
+        list[str] | None, typer.Option(help="Built-in benchmark: humaneval, mbpp, multipl-e, cruxeval. Repeat.")
+    ] = None,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option(help="Your benchmark as NAME=FILE.jsonl:field1,field2 (fields joined into the text). Repeat."),
+    ] = None,
+    ngram: Annotated[int, typer.Option(help="Words per n-gram (whitespace split).")] = 10,
+    function_names: Annotated[bool, typer.Option(help="Also drop documents defining a benchmark entry point.")] = False,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+) -> None:
+    """Remove documents sharing a word 10-gram with a benchmark; stats.json names the match of each item."""
+    step: dict = {"step": "decontaminate", "ngram": ngram, "function_names": function_names}
+    if benchmark:
+        step["benchmarks"] = benchmark
+    try:
+        step["extra"] = [_parse_extra(e) for e in extra or []]
+    except ValueError as exc:
+        _fail(str(exc))
+    rec = _one_step_recipe("decontaminate", step)
+    _run(rec, inputs, output, executor, workers, fmt, columns, overwrite, ray_address)
+
+
+def _parse_extra(spec: str) -> dict:
+    name, _, rest = spec.partition("=")
+    path, _, fields = rest.rpartition(":")
+    if not (name and path and fields):
+        raise ValueError(f"--extra {spec!r}: write NAME=FILE.jsonl:field1,field2")
+    return {"name": name, "path": path, "fields": fields.split(",")}
+
+
+def _one_step_recipe(name: str, step: dict) -> Recipe:
+    try:
+        return parse_recipe({"name": name, "steps": [step]}, source=f"--options of codemill {name}")
+    except RecipeError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _run(
+    rec: Recipe,
+    inputs: list[Path],
+    output: Path,
+    executor: str,
+    workers: int | None,
+    fmt: str | None,
+    columns: str | None,
+    overwrite: bool,
+    ray_address: str | None,
+) -> None:
+    """Run a recipe from the command line: apply the reading overrides, run, print the summary."""
     from codemill.pipeline.run import curate as run_curate
 
     if executor not in ("local", "ray"):
         _fail(f"--executor must be 'local' or 'ray', not {executor!r}")
-    path = recipe or default_recipe_path()
+    for p in inputs:
+        if not p.exists():
+            _fail(f"input path {p} does not exist")
     try:
-        rec = load_recipe(path)
         overrides: dict = {}
         if fmt:
             overrides["format"] = fmt
@@ -107,9 +216,6 @@ def curate(
             overrides["columns"] = columns if "=" not in columns else _parse_columns(columns)
         if overrides:
             rec.read = rec.read.model_validate({**rec.read.model_dump(), **overrides})
-        for p in inputs:
-            if not p.exists():
-                _fail(f"input path {p} does not exist")
         stats = run_curate(
             rec,
             inputs,
@@ -148,6 +254,23 @@ def _print_summary(stats: dict) -> None:
         f"{stats['documents_in']:,} documents in ({mb:,.1f} MB): {stats['documents_kept']:,} kept, "
         f"{stats['documents_rejected']:,} rejected, in {stats['seconds']:.1f} s{rate}"
     )
+    dedup = stats.get("global_steps", {}).get("dedup")
+    if dedup:
+        lsh = dedup["lsh"]
+        out.print(
+            f"dedup: {lsh['bands']} bands x {lsh['rows']} rows for Jaccard {lsh['threshold']} (S-curve midpoint "
+            f"{lsh['s_curve_midpoint']}, false-positive area {lsh['false_positive_area']}, false-negative area "
+            f"{lsh['false_negative_area']}); {dedup['clusters']:,} clusters, largest {dedup['largest_cluster']:,}",
+            soft_wrap=True,
+        )
+    decont = stats.get("global_steps", {}).get("decontaminate")
+    if decont:
+        out.print(
+            f"decontaminate: {decont['contaminated_documents']:,} documents matched {len(decont['items']):,} of "
+            f"{decont['benchmark_items']:,} items of {', '.join(decont['benchmarks'])}; stoplist "
+            f"{decont['stoplist']['size']:,} n-grams (in >= {decont['stoplist']['min_documents']:,} documents)",
+            soft_wrap=True,
+        )
 
 
 @app.command()
