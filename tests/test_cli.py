@@ -77,7 +77,7 @@ def test_dedup_and_decontaminate_commands(real_repos: Path, tmp_path: Path) -> N
     shutil.copytree(real_repos / "lodash", copy / "lodash-fork")
     result = runner.invoke(app, ["dedup", "-i", str(copy), "-o", str(tmp_path / "d"), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "dedup: 25 bands x 10 rows for Jaccard 0.7" in result.stdout
+    assert "dedup: 36 bands x 7 rows for Jaccard 0.7" in result.stdout
     stats = json.loads((tmp_path / "d" / "stats.json").read_text())
     dedup = next(s for s in stats["steps"] if s["name"] == "dedup")
     assert sum(dedup["reasons"].values()) >= 12 and dedup["reasons"]["exact_duplicate"] >= 10  # one per forked file

@@ -6,12 +6,12 @@ n-gram's hash combines its token hashes in order, in numpy, so no n-gram string 
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import xxhash
 
-WORD = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")  # on UTF-8 bytes: non-ASCII letters stay inside words
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") | frozenset(range(128, 256))
+#: every byte that cannot be part of a word becomes a space (UTF-8 bytes of non-ASCII letters stay inside words)
+_NON_WORD_TO_SPACE = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _xxh = xxhash.xxh3_64_intdigest
 
@@ -21,8 +21,11 @@ def _encode(text: str) -> bytes:
 
 
 def word_tokens(text: str) -> list[bytes]:
-    """Runs of letters, digits and underscores: punctuation and layout never separate two texts."""
-    return WORD.findall(_encode(text))
+    """Runs of letters, digits and underscores: punctuation and layout never separate two texts.
+
+    ``translate`` + ``split`` gives the tokens of the regex ``[A-Za-z0-9_\\x80-\\xff]+`` about 3x faster.
+    """
+    return _encode(text).translate(_NON_WORD_TO_SPACE).split()
 
 
 def whitespace_tokens(text: str) -> list[bytes]:

@@ -1,0 +1,122 @@
+"""File-level fill-in-the-middle: which documents are rearranged, where they are cut, and the exact layouts.
+
+A document is cut into prefix, middle and suffix at two character positions drawn uniformly from
+``[0, len(text)]`` (Bavarian et al. 2022, "Efficient Training of Language Models to Fill in the Middle",
+character-level splitting; bigcode's Megatron-LM does the same). Each piece is tokenised on its own, so no
+token straddles a cut, and the special tokens are placed as ids:
+
+* PSM (Qwen2.5-Coder report, Figure 3, exact):
+  ``<|fim_prefix|>{pre}<|fim_suffix|>{suf}<|fim_middle|>{mid}<|endoftext|>``
+* SPM, the variant of Bavarian et al. Appendix D that keeps the sentinels in PSM order (also NVIDIA
+  Megatron-LM's ``GPTFIMDataset`` and bigcode's Megatron-LM ``permute``):
+  ``<|fim_prefix|><|fim_suffix|>{suf}<|fim_middle|>{pre}{mid}<|endoftext|>``
+
+Every draw comes from a ``random.Random`` seeded with the run seed and the document id: the same document
+gets the same cut in every run, on every worker, in any order, and no global random state is touched.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codemill.curate.pack.tokenizer import Tokenizer
+
+FimMode = Literal["psm", "spm"]
+
+
+class FimOptions(BaseModel):
+    """How often documents become FIM samples, in which layout, cut how; ``seed`` makes a run repeatable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate: float = Field(0.5, ge=0.0, le=1.0, description="share of documents turned into FIM samples")
+    spm_rate: float = Field(0.5, ge=0.0, le=1.0, description="share of FIM samples in SPM (the rest PSM)")
+    split: Literal["char"] = Field("char", description="cut at random characters (syntax-node cuts: later)")
+    seed: int = Field(0, description="run seed, combined with each document id")
+
+
+@dataclass(frozen=True, slots=True)
+class FimCut:
+    """Where a document is cut: ``text[:start]`` is the prefix, ``text[start:end]`` the middle."""
+
+    mode: FimMode
+    start: int
+    end: int
+
+    def pieces(self, text: str) -> tuple[str, str, str]:
+        """``(prefix, middle, suffix)`` of ``text``."""
+        return text[: self.start], text[self.start : self.end], text[self.end :]
+
+
+def choose_cut(doc_id: str, n_chars: int, options: FimOptions) -> FimCut | None:
+    """The FIM cut of a document, or None when it stays a plain next-token sample (also when empty)."""
+    if n_chars == 0 or options.rate <= 0.0:
+        return None
+    rng = random.Random(f"codemill-fim\x00{options.seed}\x00{doc_id}")  # str seeds hash with SHA-512: stable
+    if rng.random() >= options.rate:
+        return None
+    mode: FimMode = "spm" if rng.random() < options.spm_rate else "psm"
+    a, b = rng.randint(0, n_chars), rng.randint(0, n_chars)
+    return FimCut(mode, min(a, b), max(a, b))
+
+
+@dataclass(frozen=True, slots=True)
+class FimTokens:
+    """The ids of the four control tokens of the layouts."""
+
+    prefix: int
+    middle: int
+    suffix: int
+    eos: int
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer) -> FimTokens:
+        return cls(
+            prefix=tokenizer.special_id("<|fim_prefix|>"),
+            middle=tokenizer.special_id("<|fim_middle|>"),
+            suffix=tokenizer.special_id("<|fim_suffix|>"),
+            eos=tokenizer.eos_id,
+        )
+
+
+def assemble(mode: FimMode, pre: list[int], mid: list[int], suf: list[int], t: FimTokens) -> list[int]:
+    """One FIM sample's ids from its separately encoded pieces, in the layout of ``mode``."""
+    if mode == "psm":
+        return [t.prefix, *pre, t.suffix, *suf, t.middle, *mid, t.eos]
+    return [t.prefix, t.suffix, *suf, t.middle, *pre, *mid, t.eos]
+
+
+def encode_documents(
+    tokenizer: Tokenizer, ids: list[str], texts: list[str], options: FimOptions, fim: FimTokens | None
+) -> tuple[list[list[int]], list[FimCut | None]]:
+    """Each document's ids as packed (plain text + eos, or a FIM sample) and its cut, in one batch encode.
+
+    ``texts`` must already be normalised (``tokenizer.normalize``), so cut positions refer to the text
+    that decoding gives back. ``fim`` None means FIM is off (e.g. a tokenizer without FIM tokens).
+    """
+    cuts = [choose_cut(i, len(t), options) if fim is not None else None for i, t in zip(ids, texts, strict=True)]
+    pieces: list[str] = []
+    for text, cut in zip(texts, cuts, strict=True):
+        if cut is None:
+            pieces.append(text)
+        else:
+            pieces.extend(cut.pieces(text))
+    encoded = tokenizer.encode_batch(pieces)
+    eos = tokenizer.eos_id
+    out: list[list[int]] = []
+    k = 0
+    for cut in cuts:
+        if cut is None:
+            tokens = encoded[k]
+            tokens.append(eos)
+            out.append(tokens)
+            k += 1
+        else:
+            assert fim is not None
+            out.append(assemble(cut.mode, encoded[k], encoded[k + 1], encoded[k + 2], fim))
+            k += 3
+    return out, cuts
