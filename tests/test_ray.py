@@ -1,4 +1,4 @@
-"""The Ray executor runs the same shards and writes the same bytes as the local one."""
+"""The Ray executor runs the same shards and global-step phases, and writes the same bytes as the local one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def local_ray():
 
 
 def test_ray_output_equals_local_output(local_ray: None, real_repos: Path, bad_repo: Path, tmp_path: Path) -> None:
-    recipe = recipe_with({"step": "format", "min_bytes": 10}, {"step": "languages"}, shards={"target_bytes": 30_000})
+    steps = [{"step": "format", "min_bytes": 10}, {"step": "languages"}, {"step": "dedup"}, {"step": "decontaminate"}]
+    recipe = recipe_with(*steps, shards={"target_bytes": 30_000})
     local = curate(recipe, [real_repos, bad_repo], tmp_path / "local", executor="local", workers=2, progress=False)
     on_ray = curate(recipe, [real_repos, bad_repo], tmp_path / "ray", executor="ray", workers=2, progress=False)
     assert local["shards"] > 2

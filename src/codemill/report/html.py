@@ -192,6 +192,68 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "rejections_svg": _svg(plots.rejections_svg([s["name"] for s in steps], [s["reason_counts"] for s in steps])),
         "languages_svg": _svg(plots.languages_svg([x["name"] for x in top], [x["bytes_n"] for x in top])),
         "sizes_svg": _svg(plots.sizes_svg(buckets, bucket_counts)),
+        "dedup": _dedup(stats),
+        "decontamination": _decontamination(stats),
+    }
+
+
+def _dedup(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The dedup step's summary for the page, or None when the run had no dedup."""
+    d = _dict(_dict(stats.get("global_steps")).get("dedup"))
+    if not d:
+        return None
+    lsh = _dict(d.get("lsh"))
+    removed = _dict(d.get("removed"))
+    return {
+        "lsh": {
+            k: lsh.get(k)
+            for k in ("bands", "rows", "threshold", "s_curve_midpoint", "false_positive_area", "false_negative_area")
+        },
+        "counts": [
+            (label, _num(_int(d.get(key))))
+            for label, key in (
+                ("documents", "documents"),
+                ("candidate pairs", "candidate_edges"),
+                ("clusters", "clusters"),
+                ("documents in clusters", "documents_in_clusters"),
+                ("largest cluster", "largest_cluster"),
+            )
+        ]
+        + [(f"removed: {reason}", _num(_int(n))) for reason, n in _sorted_counts(removed)],
+        "svg": _svg(plots.s_curve_svg(_int(lsh.get("bands")), _int(lsh.get("rows")), _float(lsh.get("threshold")))),
+    }
+
+
+def _decontamination(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The decontamination step's summary: stoplist and, per benchmark item, what matched on what."""
+    d = _dict(_dict(stats.get("global_steps")).get("decontaminate"))
+    if not d:
+        return None
+    stop = _dict(d.get("stoplist"))
+    items = sorted(_dict(d.get("items")).items(), key=lambda kv: (-_int(_dict(kv[1]).get("documents")), kv[0]))
+    return {
+        "benchmarks": ", ".join(str(b) for b in _list(d.get("benchmarks"))),
+        "counts": [
+            ("benchmark items", _num(_int(d.get("benchmark_items")))),
+            ("benchmark n-grams", _num(_int(d.get("benchmark_ngrams")))),
+            ("n-gram size (words)", _num(_int(d.get("ngram")))),
+            ("documents checked", _num(_int(d.get("documents")))),
+            ("documents contaminated", _num(_int(d.get("contaminated_documents")))),
+            ("stoplist: n-grams in at least", f"{_num(_int(stop.get('min_documents')))} documents"),
+            ("stoplist size", _num(_int(stop.get("size")))),
+        ],
+        "stoplist": [
+            (str(_dict(x).get("ngram", "")), _num(_int(_dict(x).get("documents"))))
+            for x in _list(stop.get("most_common"))
+        ],
+        "matched": [
+            {
+                "id": item,
+                "documents": _num(_int(_dict(v).get("documents"))),
+                "examples": [_dict(e) for e in _list(_dict(v).get("examples"))],
+            }
+            for item, v in items
+        ],
     }
 
 

@@ -249,3 +249,32 @@ def sizes_svg(buckets: Sequence[int], counts: Sequence[int]) -> str | None:
         return fig
 
     return svg_of(build)
+
+
+def s_curve_svg(bands: int, rows: int, threshold: float) -> str | None:
+    """The LSH S-curve: the chance that a pair of each Jaccard similarity becomes a candidate.
+
+    The shaded areas are what the bands x rows choice gets wrong: candidates below the threshold (checked,
+    or kept as false positives) and missed pairs above it.
+    """
+    if bands <= 0 or rows <= 0:
+        return None
+    import numpy as np
+
+    def build() -> Figure:
+        fig = Figure(figsize=(WIDTH_IN, 2.8), layout="constrained")
+        ax = fig.add_subplot()
+        s = np.linspace(0, 1, 401)
+        p = 1 - (1 - s**rows) ** bands
+        ax.plot(s, p, color=BAR_COLOR, linewidth=2)
+        ax.fill_between(s, p, where=s <= threshold, color="#d62728", alpha=0.25, label="false-positive area")
+        ax.fill_between(s, p, 1, where=s >= threshold, color="#ff7f0e", alpha=0.25, label="false-negative area")
+        ax.axvline(threshold, color="#555555", linestyle="--", linewidth=1)
+        ax.set_xlabel("Jaccard similarity of a pair")
+        ax.set_ylabel("P(candidate)")
+        ax.set_title(f"LSH S-curve: {bands} bands x {rows} rows, threshold {threshold}", loc="left")
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.grid(color="#e5e5e5", linewidth=0.8)
+        return fig
+
+    return svg_of(build)
