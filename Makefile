@@ -11,7 +11,7 @@ OUT    ?= out
 FIXTURE_PACKAGES := node-lodash ruby-rack php-monolog lua-penlight librust-serde-dev golang-github-spf13-cobra-dev
 FIXTURE_STAMP    := /usr/share/gocode/src/github.com/spf13/cobra/command.go
 
-.PHONY: run test venv fixtures lint bench clean
+.PHONY: run test venv fixtures toolchains lint bench clean
 
 venv: $(STAMP)
 
@@ -28,11 +28,15 @@ $(FIXTURE_STAMP):
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(FIXTURE_PACKAGES) >/dev/null
 
+# The sandbox's compilers and interpreters (Debian packages, npm) and bubblewrap; idempotent, ~2 min when new.
+toolchains:
+	bash scripts/install_toolchains.sh
+
 run: $(STAMP)
 	$(BIN)/codemill sample-corpus $(OUT)/sample-corpus
 	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus --output $(OUT)/curated --overwrite
 
-test: $(STAMP) fixtures
+test: $(STAMP) fixtures toolchains
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -25,6 +25,17 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console(stderr=True)
+
+
+def _add_sub_apps() -> None:
+    """Capabilities with their own command groups (``codemill sandbox ...``, ``codemill pack ...``)."""
+    from codemill.curate.pack.cli import app as pack_app
+    from codemill.sandbox.cli import app as sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(pack_app, name="pack")
+
+
 out = Console()
 
 
@@ -354,6 +365,8 @@ def sample_corpus(target: Annotated[Path, typer.Argument(help="Folder to fill wi
     links = build_sample_corpus(target)
     out.print(f"{target}: {len(links)} repositories (links to real code on this machine)")
 
+
+_add_sub_apps()
 
 if __name__ == "__main__":
     app()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 import uuid
 from functools import cache
@@ -29,19 +30,28 @@ CONTROLLERS = ("memory", "pids", "cpuacct")
 PARENT = "codemill-sandbox"
 
 
+_probe_lock = threading.Lock()
+
+
 @cache
-def cgroups_available() -> bool:
-    """True when this process can create groups in the three v1 controllers (checked once)."""
+def _probe() -> bool:
     try:
         for controller in CONTROLLERS:
             parent = CGROUP_ROOT / controller / PARENT
             parent.mkdir(exist_ok=True)
-            probe = parent / f"probe-{os.getpid()}"
-            probe.mkdir(exist_ok=True)
+            probe = parent / f"probe-{uuid.uuid4().hex}"
+            probe.mkdir()
             probe.rmdir()
         return True
     except OSError:
         return False
+
+
+def cgroups_available() -> bool:
+    """True when this process can create groups in the three v1 controllers (probed once, under a lock:
+    the first calls come from a pool's threads at the same moment)."""
+    with _probe_lock:
+        return _probe()
 
 
 class PhaseCgroup:

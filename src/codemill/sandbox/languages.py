@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 from codemill.sandbox.schema import Limits
 
@@ -65,9 +66,14 @@ def _scala_main(code: str) -> str:
     return objects[-1] if objects else "Main"
 
 
-@dataclass(frozen=True)
+@cache
+def _compiled(pattern: str | None) -> re.Pattern[str] | None:
+    return None if pattern is None else re.compile(pattern, re.MULTILINE)
+
+
+@dataclass(frozen=True, eq=False)
 class SandboxLanguage:
-    """One language of the sandbox. Frozen: the table is shared by every thread of a pool."""
+    """One language of the sandbox. Frozen: the table is shared by every thread of a pool; hashed by identity."""
 
     name: str
     """Canonical name, as in ``Request.language`` and the results."""
@@ -90,9 +96,12 @@ class SandboxLanguage:
     harness: str = "{code}\n\n{tests}\n"
     """How ``Request.tests`` wraps the code: program = harness.format(code=..., tests=...)."""
     assertion: str | None = None
-    """A regex that, found in the output of a non-zero exit, means a failed assertion (``failed``)."""
+    """A regex that, found in the output of a non-zero exit, means a failed assertion (``failed``).
+    Patterns are compiled with ``re.MULTILINE``: ``^`` is the start of a line."""
     crash: str | None = None
     """A regex that, found in the output of a non-zero exit, means an uncaught error (``runtime_error``)."""
+    failure_despite_exit_0: str | None = None
+    """A regex that means ``failed`` even after exit 0 (Mono's ``Debug.Assert`` reports and carries on)."""
     hello: str = ""
     """A program that prints ``hello, world`` and exits 0 (``doctor`` and the tests run it)."""
     failing: str = ""
@@ -110,15 +119,19 @@ class SandboxLanguage:
         """The source the sandbox runs: the code alone, or the code wrapped with tests by the harness."""
         return code if tests is None else self.harness.format(code=code, tests=tests)
 
+    def pattern(self, kind: str) -> re.Pattern[str] | None:
+        """The compiled ``assertion``, ``crash`` or ``failure_despite_exit_0`` pattern."""
+        return _compiled(getattr(self, kind))
+
     def commands(self) -> list[tuple[str, ...]]:
         return [c for c in (self.compile, self.run) if c]
 
 
-_PY_CRASH = r"(?m)^Traceback \(most recent call last\)"
+_PY_CRASH = r"^Traceback \(most recent call last\)"
 _JS_ASSERT = r"AssertionError|ERR_ASSERTION"
-_JS_CRASH = r"(?m)^\s+at .+:\d+:\d+\)?$|^Uncaught "
+_JS_CRASH = r"^\s+at .+:\d+:\d+\)?$|^Uncaught "
 _JVM_ASSERT = r"java\.lang\.AssertionError|assertion failed"
-_JVM_CRASH = r"Exception in thread|(?m)^[\w.$]+(?:Exception|Error)\b"
+_JVM_CRASH = r"Exception in thread|^[\w.$]+(?:Exception|Error)\b"
 _C_ASSERT = r"Assertion .* failed"
 
 LANGUAGES: tuple[SandboxLanguage, ...] = (
@@ -130,7 +143,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         run=("python3", "-E", "-s", "-B", "{file}"),
         version=("python3", "--version"),
         harness="{code}\n\n{tests}\n",
-        assertion=r"(?m)^AssertionError\b",
+        assertion=r"^AssertionError\b",
         crash=_PY_CRASH,
         hello='print("hello, world")\n',
         failing="assert 1 + 1 == 3, 'arithmetic'\n",
@@ -170,9 +183,9 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         version=("javac", "-version"),
         assertion=_JVM_ASSERT,
         crash=_JVM_CRASH,
-        hello='public class Main {\n  public static void main(String[] args) {\n    System.out.println("hello, world");\n'
-        "  }\n}\n",
-        failing="class Problem {\n  public static void main(String[] args) {\n    assert 1 + 1 == 3 : \"arithmetic\";\n"
+        hello="public class Main {\n  public static void main(String[] args) {\n"
+        '    System.out.println("hello, world");\n  }\n}\n',
+        failing='class Problem {\n  public static void main(String[] args) {\n    assert 1 + 1 == 3 : "arithmetic";\n'
         "  }\n}\n",
         run_limits=JVM_RUN_LIMITS,
     ),
@@ -210,7 +223,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         # A per-run build cache in the sandbox's folder: Go refuses to build without one.
         env={"GOCACHE": "/sandbox/.cache/go-build", "GOPATH": "/sandbox/go", "GO111MODULE": "off", "CGO_ENABLED": "0"},
         assertion=r"assertion failed|--- FAIL",
-        crash=r"(?m)^panic: |^fatal error: ",
+        crash=r"^panic: |^fatal error: ",
         hello='package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello, world")\n}\n',
         failing='package main\n\nfunc main() {\n\tif 1+1 != 3 {\n\t\tpanic("assertion failed: 1 + 1 != 3")\n\t}\n}\n',
     ),
@@ -234,8 +247,10 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         compile=("mcs", "-d:DEBUG", "-r:System.Numerics.dll", "-out:main.exe", "{file}"),
         run=("mono", "--debug", "main.exe"),
         version=("mono", "--version"),
-        env={"MONO_ENV_OPTIONS": "--gc=sgen", "MONO_GC_PARAMS": "max-heap-size={memory_mb}m"},
-        assertion=r"Assertion failed|Assert\.|AssertionException",
+        # Mono's failed Debug.Assert goes to a trace listener and execution goes on: send it to stderr.
+        env={"MONO_TRACE_LISTENER": "Console.Error", "MONO_GC_PARAMS": "max-heap-size={memory_mb}m"},
+        assertion=r"DefaultTraceListener\.Fail|AssertionException",
+        failure_despite_exit_0=r"DefaultTraceListener\.Fail",
         crash=r"Unhandled Exception|\[ERROR\] FATAL UNHANDLED EXCEPTION",
         hello='using System;\nclass Program {\n  static void Main() {\n    Console.WriteLine("hello, world");\n'
         "  }\n}\n",
@@ -247,7 +262,18 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         aliases=("php8",),
         file="main.php",
         # Debian's php.ini compiles assert() out (zend.assertions=-1); errors go to stderr, not the output.
-        run=("php", "-d", "zend.assertions=1", "-d", "assert.exception=1", "-d", "display_errors=stderr", "{file}"),
+        run=(
+            "php",
+            "-d",
+            "zend.assertions=1",
+            "-d",
+            "assert.exception=1",
+            "-d",
+            "display_errors=stderr",
+            "-d",
+            "log_errors=0",
+            "{file}",
+        ),
         version=("php", "--version"),
         assertion=r"AssertionError",
         crash=r"PHP Fatal error|Uncaught ",
@@ -272,10 +298,11 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         file="main.pl",
         run=("perl", "{file}"),
         version=("perl", "-e", "print $^V"),
-        assertion=r"assertion failed|(?m)^not ok",
-        crash=r"(?m) at \S+ line \d+\.$",
+        assertion=r"assertion failed|^not ok",
+        crash=r" at \S+ line \d+\.$",
         hello='print "hello, world\\n";\n',
-        failing='use strict;\nuse Test::Deep;\nif (!eq_deeply([1 + 1], [3])) {\n  die "assertion failed: 1 + 1 != 3\\n";\n}\n',
+        failing="use strict;\nuse Test::Deep;\nif (!eq_deeply([1 + 1], [3])) {\n"
+        '  die "assertion failed: 1 + 1 != 3\\n";\n}\n',
     ),
     SandboxLanguage(
         name="lua",
@@ -283,7 +310,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         file="main.lua",
         run=("lua5.4", "{file}"),
         version=("lua5.4", "-v"),
-        assertion=r"assertion failed|(?m)^Failed tests:|FAILED",
+        assertion=r"assertion failed|^Failed tests:|FAILED",
         crash=r"stack traceback:",
         hello='print("hello, world")\n',
         failing="assert(1 + 1 == 3)\n",
@@ -295,7 +322,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         run=("Rscript", "--vanilla", "{file}"),
         version=("Rscript", "--version"),
         assertion=r"is not TRUE|are not all TRUE|not all equal",
-        crash=r"(?m)^Error",
+        crash=r"^Error",
         hello='cat("hello, world\\n")\n',
         failing="stopifnot(isTRUE(all.equal(1 + 1, 3)))\n",
     ),
@@ -320,7 +347,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         assertion=_JVM_ASSERT,
         crash=_JVM_CRASH,
         hello='fun main() {\n    println("hello, world")\n}\n',
-        failing="fun main() {\n    val x = 1 + 1\n    assert(x == 3) { \"arithmetic\" }\n}\n",
+        failing='fun main() {\n    val x = 1 + 1\n    assert(x == 3) { "arithmetic" }\n}\n',
         run_limits=JVM_RUN_LIMITS,
     ),
     SandboxLanguage(
@@ -345,10 +372,12 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         compile=("ghc", "-O0", "-v0", "-fno-ignore-asserts", "-o", "main", "{file}"),
         run=("./main",),
         version=("ghc", "--numeric-version"),
+        binds=("/var/lib/ghc",),  # Debian's package database; /usr/lib/ghc/package.conf.d links to it
         assertion=r"Assertion failed|assertion failed",
-        crash=r"(?m)^main: ",
+        crash=r"^main: ",
         hello='main :: IO ()\nmain = putStrLn "hello, world"\n',
-        failing='import Control.Exception (assert)\n\nmain :: IO ()\nmain = assert (1 + 1 == (3 :: Int)) (putStrLn "x")\n',
+        failing="import Control.Exception (assert)\n\nmain :: IO ()\n"
+        'main = assert (1 + 1 == (3 :: Int)) (putStrLn "x")\n',
     ),
     SandboxLanguage(
         name="d",
@@ -358,7 +387,7 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         run=("./main",),
         version=("gdc", "-dumpfullversion"),
         assertion=r"AssertError|Assertion failure",
-        crash=r"(?m)^\S+Exception@|^object\.Error@",
+        crash=r"^\S+Exception@|^object\.Error@",
         hello='import std.stdio;\n\nvoid main() {\n    writeln("hello, world");\n}\n',
         failing="void main() {\n    int x = 1 + 1;\n    assert(x == 3);\n}\n",
     ),
@@ -370,6 +399,8 @@ for _lang in LANGUAGES:
         if _key.lower() in _BY_NAME:
             raise ValueError(f"language name {_key!r} is used twice in the sandbox's table")
         _BY_NAME[_key.lower()] = _lang
+    for _kind in ("assertion", "crash", "failure_despite_exit_0"):
+        _lang.pattern(_kind)  # a broken pattern fails at import, not in the middle of a batch
 
 
 def get_language(name: str) -> SandboxLanguage:

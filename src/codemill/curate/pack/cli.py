@@ -52,6 +52,9 @@ def pack(
     ] = "qwen2.5",
     fim_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of documents made FIM samples.")] = 0.5,
     spm_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of FIM samples in SPM order.")] = 0.5,
+    split: Annotated[
+        str, typer.Option(help="char (random characters) or syntax (the middle is one tree-sitter node).")
+    ] = "char",
     seed: Annotated[int, typer.Option(help="Run seed: with each document id it fixes the FIM cuts.")] = 0,
     formats: Annotated[str, typer.Option("--formats", help="megatron, numpy, or both (comma-separated).")] = (
         "megatron,numpy"
@@ -70,7 +73,7 @@ def pack(
             level=level,  # type: ignore[arg-type]
             seq_length=seq_length,
             tokenizer=tokenizer,
-            fim=FimOptions(rate=fim_rate, spm_rate=spm_rate, seed=seed),
+            fim=FimOptions(rate=fim_rate, spm_rate=spm_rate, split=split, seed=seed),  # type: ignore[arg-type]
             formats=[f.strip() for f in formats.split(",") if f.strip()],  # type: ignore[misc]
             shard_tokens=shard_tokens,
         )
@@ -87,6 +90,9 @@ def pack(
         f"{manifest['tokens_per_second'] or 0:,} tokens/s",
         highlight=False,
     )
+    if c["syntax_fallback"]:
+        reasons = ", ".join(f"{n:,} {reason}" for reason, n in c["syntax_fallback"].items())
+        out.print(f"syntax cuts that fell back to characters: {reasons}", highlight=False)
     out.print(f"output: {output}", highlight=False)
     if verify:
         _verify(output, inputs)  # type: ignore[arg-type]

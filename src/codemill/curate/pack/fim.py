@@ -11,6 +11,9 @@ token straddles a cut, and the special tokens are placed as ids:
   Megatron-LM's ``GPTFIMDataset`` and bigcode's Megatron-LM ``permute``):
   ``<|fim_prefix|><|fim_suffix|>{suf}<|fim_middle|>{pre}{mid}<|endoftext|>``
 
+With ``split="syntax"`` the middle is instead one whole node of the file's tree-sitter parse (``syntax.py``);
+files that cannot be parsed keep their character cut, and the reason is counted.
+
 Every draw comes from a ``random.Random`` seeded with the run seed and the document id: the same document
 gets the same cut in every run, on every worker, in any order, and no global random state is touched.
 """
@@ -23,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codemill.curate.pack.syntax import syntax_span
 from codemill.curate.pack.tokenizer import Tokenizer
 
 FimMode = Literal["psm", "spm"]
@@ -35,7 +39,9 @@ class FimOptions(BaseModel):
 
     rate: float = Field(0.5, ge=0.0, le=1.0, description="share of documents turned into FIM samples")
     spm_rate: float = Field(0.5, ge=0.0, le=1.0, description="share of FIM samples in SPM (the rest PSM)")
-    split: Literal["char"] = Field("char", description="cut at random characters (syntax-node cuts: later)")
+    split: Literal["char", "syntax"] = Field(
+        "char", description="cut at random characters, or make the middle one tree-sitter syntax node"
+    )
     seed: int = Field(0, description="run seed, combined with each document id")
 
 
@@ -62,6 +68,21 @@ def choose_cut(doc_id: str, n_chars: int, options: FimOptions) -> FimCut | None:
     mode: FimMode = "spm" if rng.random() < options.spm_rate else "psm"
     a, b = rng.randint(0, n_chars), rng.randint(0, n_chars)
     return FimCut(mode, min(a, b), max(a, b))
+
+
+def plan_cut(doc_id: str, text: str, lang: str, options: FimOptions) -> tuple[FimCut | None, str | None]:
+    """The cut of a document under ``options.split``, and why a syntax cut fell back to characters (or None).
+
+    Whether and in which mode a document is FIM'd never depends on the split, only where it is cut.
+    """
+    cut = choose_cut(doc_id, len(text), options)
+    if cut is None or options.split == "char":
+        return cut, None
+    rng = random.Random(f"codemill-fim-syntax\x00{options.seed}\x00{doc_id}")
+    span = syntax_span(text, lang, rng)
+    if isinstance(span, str):
+        return cut, span
+    return FimCut(cut.mode, span[0], span[1]), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +112,25 @@ def assemble(mode: FimMode, pre: list[int], mid: list[int], suf: list[int], t: F
 
 
 def encode_documents(
-    tokenizer: Tokenizer, ids: list[str], texts: list[str], options: FimOptions, fim: FimTokens | None
-) -> tuple[list[list[int]], list[FimCut | None]]:
-    """Each document's ids as packed (plain text + eos, or a FIM sample) and its cut, in one batch encode.
+    tokenizer: Tokenizer,
+    ids: list[str],
+    texts: list[str],
+    options: FimOptions,
+    fim: FimTokens | None,
+    langs: list[str] | None = None,
+) -> tuple[list[list[int]], list[FimCut | None], list[str | None]]:
+    """Each document's ids as packed (plain text + eos, or a FIM sample), its cut and any syntax fallback.
 
     ``texts`` must already be normalised (``tokenizer.normalize``), so cut positions refer to the text
     that decoding gives back. ``fim`` None means FIM is off (e.g. a tokenizer without FIM tokens).
+    ``langs`` (codemill language names) pick the grammar of syntax cuts.
     """
-    cuts = [choose_cut(i, len(t), options) if fim is not None else None for i, t in zip(ids, texts, strict=True)]
+    cuts: list[FimCut | None] = []
+    fallbacks: list[str | None] = []
+    for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
+        cut, fallback = plan_cut(doc_id, text, langs[i] if langs else "", options) if fim else (None, None)
+        cuts.append(cut)
+        fallbacks.append(fallback)
     pieces: list[str] = []
     for text, cut in zip(texts, cuts, strict=True):
         if cut is None:
@@ -119,4 +151,4 @@ def encode_documents(
             assert fim is not None
             out.append(assemble(cut.mode, encoded[k], encoded[k + 1], encoded[k + 2], fim))
             k += 3
-    return out, cuts
+    return out, cuts, fallbacks

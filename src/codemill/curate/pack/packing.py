@@ -15,7 +15,8 @@ Files in the output folder, per shard ``shard-NNNNN``:
   sequence number), ``start`` and ``length`` (token positions in that sequence), ``doc`` (the document's
   ordinal in the input) and ``doc_offset`` (where the piece starts in the document's tokens). Attention
   masks and ``cu_seqlens`` come straight from ``start``/``length``; ``doc_offset > 0`` marks a continuation.
-* ``.docs.jsonl``: the documents that start in the shard: ordinal, id, token count, FIM mode and cut.
+* ``.docs.jsonl``: the documents that start in the shard: ordinal, id, token count, FIM mode and cut (and
+  ``syntax_fallback``, the reason, when a syntax cut fell back to characters).
 
 ``pack.json`` is written last (the completion marker): options, tokenizer, counts, and the shard list.
 """
@@ -191,21 +192,26 @@ def pack_documents(
     started = time.perf_counter()
     packer = Packer(out_dir, options, tokenizer.eos_id, token_dtype(tokenizer.vocab_size))
     counts = {"documents": 0, "empty_skipped": 0, "tokens": 0, "psm": 0, "spm": 0, "bytes": 0}
+    syntax_fallbacks: dict[str, int] = {}  # FIM documents that kept a character cut, by reason
     ordinal = 0
     for batch in _batches(documents, options.batch_size):
         kept = [d for d in batch if d.text]
         counts["empty_skipped"] += len(batch) - len(kept)
         texts = [tokenizer.normalize(d.text) for d in kept]
-        encoded, cuts = encode_documents(tokenizer, [d.id for d in kept], texts, options.fim, fim)
+        langs = [d.lang for d in kept]
+        encoded, cuts, fallbacks = encode_documents(tokenizer, [d.id for d in kept], texts, options.fim, fim, langs)
         total = sum(map(len, encoded))
         flat = np.fromiter(chain.from_iterable(encoded), dtype=np.uint32, count=total)
         offset = 0
-        for doc, ids, cut in zip(kept, encoded, cuts, strict=True):
+        for doc, ids, cut, fallback in zip(kept, encoded, cuts, fallbacks, strict=True):
             n = len(ids)
-            record = {"doc": ordinal, "id": doc.id, "tokens": n, "fim": None, "cut": None}
+            record: dict[str, Any] = {"doc": ordinal, "id": doc.id, "tokens": n, "fim": None, "cut": None}
             if cut is not None:
                 record["fim"], record["cut"] = cut.mode, [cut.start, cut.end]
                 counts[cut.mode] += 1
+            if fallback is not None:
+                record["syntax_fallback"] = fallback
+                syntax_fallbacks[fallback] = syntax_fallbacks.get(fallback, 0) + 1
             packer.add(ordinal, flat[offset : offset + n], record)
             offset += n
             ordinal += 1
@@ -229,6 +235,7 @@ def pack_documents(
             "sequences": sum(s["sequences"] for s in shards),
             "padding": packer.padding,
             "shards": len(shards),
+            "syntax_fallback": dict(sorted(syntax_fallbacks.items())),
         },
         "seconds": round(seconds, 3),
         "tokens_per_second": round(counts["tokens"] / seconds) if seconds > 0 else None,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from codemill.curate.pack.fim import FimCut, FimTokens, choose_cut, encode_documents
+from codemill.curate.pack.fim import FimCut, FimTokens, encode_documents, plan_cut
 from codemill.curate.pack.megatron import read_megatron_index
 from codemill.curate.pack.packing import PackError, PackOptions, fim_tokens_for
 from codemill.curate.pack.tokenizer import Tokenizer, load_tokenizer
@@ -205,7 +205,7 @@ def verify_pack(
             report.problem(f"{label}: the record says id {record['id']!r} with {record['tokens']} tokens")
             return
         text = tokenizer.normalize(source.text)
-        cut = choose_cut(source.id, len(text), options.fim) if fim is not None else None
+        cut = plan_cut(source.id, text, source.lang, options.fim)[0] if fim is not None else None
         if (record["fim"], record["cut"]) != ((cut.mode, [cut.start, cut.end]) if cut else (None, None)):
             report.problem(f"{label}: FIM {record['fim']} {record['cut']} is not the seed's cut {cut}")
             return
@@ -213,7 +213,7 @@ def verify_pack(
             setattr(report, cut.mode, getattr(report, cut.mode) + 1)
         problem = _check_document(ids, text, cut, tokenizer, fim, eos)
         if problem is None and reencode:
-            fresh, _ = encode_documents(tokenizer, [source.id], [text], options.fim, fim)
+            fresh, _, _ = encode_documents(tokenizer, [source.id], [text], options.fim, fim, [source.lang])
             if fresh[0] != ids.tolist():
                 problem = "decodes right but a fresh encoding gives other ids"
         if problem:

@@ -1,0 +1,5 @@
+/* fork() forever, ignoring failures. */
+#include <unistd.h>
+int main(void) {
+  for (;;) fork();
+}

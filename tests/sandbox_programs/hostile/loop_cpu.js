@@ -1,0 +1,2 @@
+// Busy loop in Node.
+while (true) {}

@@ -1,0 +1,3 @@
+# Print forever.
+while True:
+    print("x" * 1000)

