@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from codemill.curate.decided import DecidedStep, save_array, write_table
 from codemill.curate.decontam.benchmarks import BUILTIN, BenchmarkItem, first_defined_function, user_benchmark
 from codemill.curate.ngrams import ngram_hashes, ngram_text, token_hashes, whitespace_tokens
-from codemill.data.schema import Document, Rejection
-from codemill.data.textio import atomic_path, atomic_write_text
-from codemill.pipeline.step import GlobalStep, Params, StageContext
+from codemill.data.schema import Document
+from codemill.data.textio import atomic_write_text
+from codemill.pipeline.step import Params, StageContext
 
 MAX_EXAMPLES = 20  # documents listed per benchmark item in the summary
 _LETTERS = re.compile(rb"[A-Za-z\x80-\xff]")
@@ -68,7 +69,7 @@ def _doc_ngrams(text: str, n: int) -> np.ndarray:
     return ngram_hashes(token_hashes(whitespace_tokens(text)), n, whole_if_short=False)
 
 
-class Decontaminate(GlobalStep):
+class Decontaminate(DecidedStep):
     """Benchmark decontamination with a corpus stoplist and an explanation per match."""
 
     name = "decontaminate"
@@ -77,8 +78,6 @@ class Decontaminate(GlobalStep):
     def __init__(self, params: DecontaminateParams | None = None) -> None:
         super().__init__(params)
         self.p: DecontaminateParams = self.params  # type: ignore[assignment]
-        self._decisions: dict[int, dict[str, Any]] = {}
-        self._row = 0
 
     def items(self) -> list[BenchmarkItem]:
         out = [item for name in self.p.benchmarks for item in BUILTIN[name]()]
@@ -111,9 +110,9 @@ class Decontaminate(GlobalStep):
         order = np.lexsort((start, owner, flat))
         flat, owner, start = flat[order], owner[order], start[order]
         unique, first = np.unique(flat, return_index=True)
-        _save(ctx.work / "index.npy", unique)
-        _save(ctx.work / "owner.npy", owner[first])  # the first item (and position) holding each n-gram
-        _save(ctx.work / "start.npy", start[first])
+        save_array(ctx.work / "index.npy", unique)
+        save_array(ctx.work / "owner.npy", owner[first])  # the first item (and position) holding each n-gram
+        save_array(ctx.work / "start.npy", start[first])
         meta = {"items": [[it.id, it.entry_point] for it in items]}
         atomic_write_text(ctx.work / "items.json", json.dumps(meta))
 
@@ -137,16 +136,15 @@ class Decontaminate(GlobalStep):
                     rows["grams"].append(hits.tolist())
                     rows["function"].append(function if function in entry_points else "")
                 row += 1
-        table = pa.table(
+        write_table(
+            ctx.work / "matches" / f"{shard:05d}.parquet",
             {
                 "row": pa.array(rows["row"], pa.int64()),
                 "grams": pa.array(rows["grams"], pa.list_(pa.int64())),
                 "function": pa.array(rows["function"], pa.string()),
-            }
+            },
         )
-        with atomic_path(ctx.work / "matches" / f"{shard:05d}.parquet") as tmp:
-            pq.write_table(table, tmp)
-        _save(ctx.work / "df" / f"{shard:05d}.npy", df)
+        save_array(ctx.work / "df" / f"{shard:05d}.npy", df)
         atomic_write_text(ctx.work / "df" / f"{shard:05d}.count", str(row))
 
     def _decide(self, ctx: StageContext, _task: int) -> None:
@@ -197,15 +195,14 @@ class Decontaminate(GlobalStep):
                             "function": m["function"],
                         }
                     )
-            table = pa.table(
+            write_table(
+                work / "decisions" / f"{s:05d}.parquet",
                 {
                     "row": pa.array([d[0] for d in decisions], pa.int64()),
                     "id": pa.array([d[1] for d in decisions], pa.string()),
                     "detail": pa.array([d[2] for d in decisions], pa.string()),
-                }
+                },
             )
-            with atomic_path(work / "decisions" / f"{s:05d}.parquet") as tmp:
-                pq.write_table(table, tmp)
         common = np.argsort(-df, kind="stable")[: int(min(20, stop.sum()))]
         summary = {
             "benchmarks": self.p.benchmarks + [e.name for e in self.p.extra],
@@ -221,37 +218,12 @@ class Decontaminate(GlobalStep):
             },
             "items": dict(sorted(per_item.items())),
         }
-        atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))
+        self.write_summary(ctx, summary)
 
     def _item_text(self, item_id: str) -> str:
         if not hasattr(self, "_texts"):
             self._texts = {it.id: it.text for it in self.items()}
         return self._texts[item_id]
 
-    def summary(self, ctx: StageContext) -> dict[str, Any]:
-        path = ctx.work / "summary.json"
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    def begin_shard(self, ctx: StageContext, shard: int) -> None:
-        rows = pq.read_table(ctx.work / "decisions" / f"{shard:05d}.parquet").to_pylist()
-        self._decisions = {r["row"]: r for r in rows}
-        self._row = 0
-
-    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
-        kept: list[Document] = []
-        rejected: list[Rejection] = []
-        for doc in batch:
-            decision = self._decisions.get(self._row)
-            self._row += 1
-            if decision is None:
-                kept.append(doc)
-            elif decision["id"] != doc.id:
-                raise RuntimeError(f"decontamination decisions out of step at row {self._row - 1}: {doc.id}")
-            else:
-                rejected.append(Rejection(doc, "contaminated", decision["detail"]))
-        return kept, rejected
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.save(f, array)
+    def apply(self, doc: Document, decision: dict[str, Any]) -> tuple[str, str] | None:
+        return "contaminated", decision["detail"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,6 +26,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
+from codemill.curate.decided import (
+    DecidedStep,
+    doc_keys,
+    load_bucket,
+    save_array,
+    save_bucketed,
+    shard_row,
+    write_table,
+)
 from codemill.curate.dedup.minhash import (
     LshParams,
     band_keys,
@@ -37,9 +45,8 @@ from codemill.curate.dedup.minhash import (
     signatures,
 )
 from codemill.curate.dedup.unionfind import DiskUnionFind
-from codemill.data.schema import Document, Rejection
-from codemill.data.textio import atomic_path, atomic_write_text
-from codemill.pipeline.step import GlobalStep, Params, StageContext
+from codemill.data.schema import Document
+from codemill.pipeline.step import Params, StageContext
 
 EXACT_BAND = 0xFFFF
 BAND_DTYPE = np.dtype([("band", "<u2"), ("key", "<u8"), ("doc", "<u8")])
@@ -86,7 +93,7 @@ def stars_of(meta: dict[str, Any]) -> int:
     return 0
 
 
-class Dedup(GlobalStep):
+class Dedup(DecidedStep):
     """Exact and near-duplicate removal with a deterministic survivor per cluster."""
 
     name = "dedup"
@@ -96,8 +103,6 @@ class Dedup(GlobalStep):
         super().__init__(params)
         self.p: DedupParams = self.params  # type: ignore[assignment]
         self.lsh = _lsh(self.p.threshold, self.p.num_perm, self.p.bands, self.p.verify != "none")
-        self._removed: dict[int, tuple[str, str, str]] = {}
-        self._row = 0
 
     # ----------------------------------------------------------------------------------------- phases
 
@@ -132,30 +137,25 @@ class Dedup(GlobalStep):
         entries = [self._band_entries(shard, sig, np.array(rows["exact"], np.uint64), np.array(rows["shingles"]))]
         bands = np.concatenate(entries)
         bucket = (bands["key"] % np.uint64(self.p.buckets)).astype(np.int64)
-        order = np.argsort(bucket, kind="stable")
-        bands = bands[order]
-        offsets = np.searchsorted(bucket[order], np.arange(self.p.buckets + 1))
-        _save(work / "sig" / f"{shard:05d}.npy", sig)
-        _save(work / "bands" / f"{shard:05d}.npy", bands)
-        _save(work / "bands" / f"{shard:05d}.offsets.npy", offsets.astype(np.int64))
+        save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, self.p.buckets)
+        save_array(work / "sig" / f"{shard:05d}.npy", sig)
         if self.p.verify == "exact":
             lengths = np.array([len(s) for s in shingle_sets], np.int64)
-            _save(work / "shingles" / f"{shard:05d}.npy", np.concatenate([np.zeros(0, np.uint64), *shingle_sets]))
-            _save(work / "shingles" / f"{shard:05d}.offsets.npy", np.concatenate([[0], np.cumsum(lengths)]))
-        docs = pa.table(
+            save_array(work / "shingles" / f"{shard:05d}.npy", np.concatenate([np.zeros(0, np.uint64), *shingle_sets]))
+            save_array(work / "shingles" / f"{shard:05d}.offsets.npy", np.concatenate([[0], np.cumsum(lengths)]))
+        write_table(
+            work / "docs" / f"{shard:05d}.parquet",
             {
                 "id": pa.array(rows["id"], pa.string()),
                 "quality": pa.array(rows["quality"], pa.int32()),
                 "stars": pa.array(rows["stars"], pa.int64()),
                 "exact": pa.array(rows["exact"], pa.uint64()),
-            }
+            },
         )
-        with atomic_path(work / "docs" / f"{shard:05d}.parquet") as tmp:
-            pq.write_table(docs, tmp)
 
     def _band_entries(self, shard: int, sig: np.ndarray, exact: np.ndarray, shingles: np.ndarray) -> np.ndarray:
         n = len(exact)
-        doc = (np.uint64(shard) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        doc = doc_keys(shard, n)
         parts = []
         if self.p.exact:
             e = np.zeros(n, BAND_DTYPE)
@@ -173,14 +173,10 @@ class Dedup(GlobalStep):
 
     def _candidates(self, ctx: StageContext, bucket: int) -> None:
         work = ctx.work
-        slices = []
-        for shard in range(ctx.shards):
-            offsets = np.load(work / "bands" / f"{shard:05d}.offsets.npy")
-            entries = np.load(work / "bands" / f"{shard:05d}.npy", mmap_mode="r")
-            slices.append(np.asarray(entries[offsets[bucket] : offsets[bucket + 1]]))
-        entries = np.concatenate(slices) if slices else np.zeros(0, BAND_DTYPE)
+        stems = [work / "bands" / f"{shard:05d}" for shard in range(ctx.shards)]
+        entries = load_bucket(stems, bucket, BAND_DTYPE)
         if len(entries) < 2:
-            _save(work / "edges" / f"{bucket:05d}.npy", np.zeros((0, 2), np.uint64))
+            save_array(work / "edges" / f"{bucket:05d}.npy", np.zeros((0, 2), np.uint64))
             return
         order = np.lexsort((entries["doc"], entries["key"], entries["band"]))
         entries = entries[order]
@@ -203,7 +199,7 @@ class Dedup(GlobalStep):
             if len(u)
             else np.zeros((0, 2), np.uint64)
         )
-        _save(work / "edges" / f"{bucket:05d}.npy", edges.astype(np.uint64))
+        save_array(work / "edges" / f"{bucket:05d}.npy", edges.astype(np.uint64))
 
     def _similar(self, ctx: StageContext, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Whether each pair reaches the threshold, on signatures or on exact shingle sets."""
@@ -233,11 +229,10 @@ class Dedup(GlobalStep):
     def _rows(self, ctx: StageContext, kind: str, docs: np.ndarray) -> np.ndarray:
         """Signature rows of documents given as ``shard << 32 | row``."""
         out = np.empty((len(docs), self.p.num_perm), np.uint32)
-        shards = (docs >> np.uint64(32)).astype(np.int64)
+        shards, rows = shard_row(docs)
         for s in np.unique(shards):
             table = np.load(ctx.work / kind / f"{s:05d}.npy", mmap_mode="r")
-            sel = shards == s
-            out[sel] = table[(docs[sel] & np.uint64(0xFFFFFFFF)).astype(np.int64)]
+            out[shards == s] = table[rows[shards == s]]
         return out
 
     def _clusters(self, ctx: StageContext, _task: int) -> None:
@@ -287,17 +282,16 @@ class Dedup(GlobalStep):
             )
         for s in range(ctx.shards):
             rows = decisions.get(s, [])
-            table = pa.table(
+            write_table(
+                work / "decisions" / f"{s:05d}.parquet",
                 {
                     "row": pa.array([r[0] for r in rows], pa.int64()),
                     "id": pa.array([r[1] for r in rows], pa.string()),
                     "reason": pa.array([r[2] for r in rows], pa.string()),
                     "survivor": pa.array([r[3] for r in rows], pa.string()),
                     "cluster_size": pa.array([r[4] for r in rows], pa.int64()),
-                }
+                },
             )
-            with atomic_path(work / "decisions" / f"{s:05d}.parquet") as tmp:
-                pq.write_table(table, tmp)
         cluster_sizes = sizes[sizes > 1]
         summary = {
             "lsh": {
@@ -315,43 +309,13 @@ class Dedup(GlobalStep):
             "largest_cluster": int(cluster_sizes.max()) if len(cluster_sizes) else 0,
             "removed": removed,
         }
-        atomic_write_text(work / "summary.json", json.dumps(summary, indent=2))
-
-    def summary(self, ctx: StageContext) -> dict[str, Any]:
-        path = ctx.work / "summary.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        self.write_summary(ctx, summary)
 
     # ------------------------------------------------------------------------------------ final pass
 
-    def begin_shard(self, ctx: StageContext, shard: int) -> None:
-        table = pq.read_table(ctx.work / "decisions" / f"{shard:05d}.parquet").to_pylist()
-        self._decisions = {r["row"]: r for r in table}
-        self._row = 0
-
-    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
-        kept: list[Document] = []
-        rejected: list[Rejection] = []
-        for doc in batch:
-            decision = self._decisions.get(self._row)
-            self._row += 1
-            if decision is None:
-                kept.append(doc)
-                continue
-            if decision["id"] != doc.id:
-                raise RuntimeError(
-                    f"dedup decisions out of step: row {self._row - 1} is {doc.id}, not {decision['id']}"
-                )
-            doc.meta["dedup_cluster_size"] = decision["cluster_size"]
-            if decision["reason"]:
-                doc.meta["duplicate_of"] = decision["survivor"]
-                detail = f"duplicate of {decision['survivor']} (cluster of {decision['cluster_size']})"
-                rejected.append(Rejection(doc, decision["reason"], detail))
-            else:
-                kept.append(doc)
-        return kept, rejected
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    """``np.save`` under a temporary name, then rename."""
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.save(f, array)
+    def apply(self, doc: Document, decision: dict[str, Any]) -> tuple[str, str] | None:
+        doc.meta["dedup_cluster_size"] = decision["cluster_size"]
+        if not decision["reason"]:
+            return None  # the survivor of its cluster
+        doc.meta["duplicate_of"] = decision["survivor"]
+        return decision["reason"], f"duplicate of {decision['survivor']} (cluster of {decision['cluster_size']})"
