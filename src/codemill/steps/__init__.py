@@ -2,6 +2,7 @@
 
 from codemill.curate.decontam import Decontaminate
 from codemill.curate.dedup import Dedup
+from codemill.curate.overlap import SourceOverlap
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["Decontaminate", "Dedup", "FormatFilter", "LanguageFilter"]
+__all__ = ["Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]
