@@ -46,6 +46,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/dedup_bench.py
+	$(BIN)/python bench/pack_bench.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache
