@@ -100,10 +100,11 @@ def test_same_result_whatever_the_sharding_workers_or_executor_path(
     assert results[0] == results[1] == results[2] == truth
 
 
-def test_exact_jaccard_check_and_exact_only(planted: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_other_checks_and_exact_only(planted: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, truth = planted
-    curate(recipe_with({"step": "dedup", "verify": "exact"}), [root], tmp_path / "x", workers=2, progress=False)
-    assert removed(tmp_path / "x") == truth
+    for verify in ("signature", "none"):
+        curate(recipe_with({"step": "dedup", "verify": verify}), [root], tmp_path / verify, workers=2, progress=False)
+        assert removed(tmp_path / verify) == truth
     curate(recipe_with({"step": "dedup", "near": False}), [root], tmp_path / "e", workers=2, progress=False)
     assert removed(tmp_path / "e") == {k: v for k, v in truth.items() if v == "exact_duplicate"}
 

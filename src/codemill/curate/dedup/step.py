@@ -138,7 +138,8 @@ class Dedup(DecidedStep):
         bands = np.concatenate(entries)
         bucket = (bands["key"] % np.uint64(self.p.buckets)).astype(np.int64)
         save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, self.p.buckets)
-        save_array(work / "sig" / f"{shard:05d}.npy", sig)
+        if self.p.verify == "signature":  # the exact check reads shingle sets instead
+            save_array(work / "sig" / f"{shard:05d}.npy", sig)
         if self.p.verify == "exact":
             lengths = np.array([len(s) for s in shingle_sets], np.int64)
             save_array(work / "shingles" / f"{shard:05d}.npy", np.concatenate([np.zeros(0, np.uint64), *shingle_sets]))
