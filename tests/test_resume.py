@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 TESTS = Path(__file__).parent
@@ -20,6 +21,8 @@ def write_recipe(path: Path) -> Path:
         "steps": [
             {"step": "format", "min_bytes": 10},
             {"step": "languages"},
+            {"step": "helpers:Sleep", "seconds": 0.1},
+            {"step": "dedup"},  # a global step: the run has a second stage
             {"step": "helpers:Sleep", "seconds": 0.15},
         ],
     }
@@ -56,7 +59,8 @@ def output_bytes(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kill_after", ["s0-*.json", "s1-*.json"], ids=["in-stage-0", "in-stage-1"])
+def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp_path: Path, kill_after: str) -> None:
     recipe = write_recipe(tmp_path / "recipe.yaml")
     inputs = [real_repos, bad_repo]
     whole = tmp_path / "whole"
@@ -70,13 +74,13 @@ def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    total = len(list((whole / "_run" / "done").iterdir()))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((cut / "_run" / "done").glob("*.json"))) < 2:
+    total = len(list((whole / "_run" / "done").glob(kill_after)))
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(list((cut / "_run" / "done").glob(kill_after))) < 2:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process tree, mid-shard
     proc.wait()
-    finished = len(list((cut / "_run" / "done").glob("*.json")))
+    finished = len(list((cut / "_run" / "done").glob(kill_after)))
     assert 2 <= finished < total, f"the kill landed after {finished} of {total} shards"
     assert not (cut / "stats.json").exists()
 
