@@ -2,7 +2,8 @@
 
 from codemill.curate.decontam import Decontaminate
 from codemill.curate.dedup import Dedup
+from codemill.curate.filters.rules import CodeRules
 from codemill.curate.overlap import SourceOverlap
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]
+__all__ = ["CodeRules", "Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]
