@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,38 @@ def test_kill_and_resume_is_byte_identical(real_repos: Path, bad_repo: Path, tmp
     assert result.returncode == 0, result.stderr
     assert "report:" in result.stdout
     assert output_bytes(cut) == output_bytes(whole)
+
+
+def processes_with(marker: str) -> list[int]:
+    """PIDs whose environment carries ``marker`` (the run's main process and all its workers)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_workers_do_not_outlive_a_killed_run(real_repos: Path, bad_repo: Path, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "recipe.yaml")
+    marker = f"CODEMILL_TEST_RUN={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    proc = subprocess.Popen(
+        curate_command(recipe, [real_repos, bad_repo], tmp_path / "o"),
+        env={**env(), key: value},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(processes_with(marker)) < 3:  # main + forkserver + workers
+        time.sleep(0.05)
+    assert len(processes_with(marker)) >= 3
+    proc.kill()  # the main process only, as an OOM killer or a closed terminal would
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and processes_with(marker):
+        time.sleep(0.2)
+    assert processes_with(marker) == []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from typing import Any, Literal
@@ -20,6 +22,21 @@ ExecutorName = Literal["local", "ray"]
 def default_workers() -> int:
     """One worker per core this process may use."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _exit_with(pid: int) -> None:
+    """Pool initializer: end this worker when the run's main process is gone (killed, or closed with Ctrl-C),
+    so no orphan keeps computing a shard nobody will read."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="codemill-parent-watch").start()
 
 
 class LocalExecutor:
@@ -42,7 +59,10 @@ class LocalExecutor:
                 yield fn(*args)
             return
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            ctx = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),)
+            )
         futures = [self.pool.submit(fn, *args) for args in tasks]
         for future in as_completed(futures):
             yield future.result()
