@@ -32,9 +32,15 @@ $(FIXTURE_STAMP):
 toolchains:
 	bash scripts/install_toolchains.sh
 
+# The main job: real code, text and math from this machine -> curated -> mixed 7:2:1 -> tokenised, packed shards.
 run: $(STAMP)
 	$(BIN)/codemill sample-corpus $(OUT)/sample-corpus
-	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus --output $(OUT)/curated --overwrite
+	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus/repos \
+	  --input $(OUT)/sample-corpus/text.jsonl.zst --input $(OUT)/sample-corpus/math.jsonl.zst \
+	  --output $(OUT)/curated --overwrite
+	$(BIN)/codemill mix --input $(OUT)/curated --output $(OUT)/mix --overwrite
+	$(BIN)/codemill pack --input $(OUT)/mix --output $(OUT)/packed --overwrite
+	@echo "report: $(OUT)/curated/report.html"
 
 test: $(STAMP) fixtures toolchains
 	$(BIN)/python -m pytest -q

@@ -17,7 +17,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_default_recipe_is_valid_and_is_the_repo_config() -> None:
     recipe = load_recipe(default_recipe_path())
-    assert [s.step for s in recipe.steps] == ["format", "languages", "code_rules", "dedup", "decontaminate"]
+    assert [s.step for s in recipe.steps] == [
+        "format",
+        "languages",
+        "code_rules",
+        "dedup",
+        "decontaminate",
+        "source_overlap",
+    ]
     repo_config = Path(__file__).parents[1] / "configs" / "default.yaml"
     assert repo_config.read_text() == default_recipe_path().read_text()
 

@@ -28,11 +28,13 @@ console = Console(stderr=True)
 
 
 def _add_sub_apps() -> None:
-    """Capabilities with their own command groups (``codemill sandbox ...``, ``codemill pack ...``)."""
+    """Capabilities with their own command groups (``codemill sandbox``, ``mix``, ``pack``)."""
+    from codemill.curate.mix_cli import app as mix_app
     from codemill.curate.pack.cli import app as pack_app
     from codemill.sandbox.cli import app as sandbox_app
 
     app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(mix_app, name="mix")
     app.add_typer(pack_app, name="pack")
 
 
@@ -358,12 +360,22 @@ def export(
 
 
 @app.command("sample-corpus")
-def sample_corpus(target: Annotated[Path, typer.Argument(help="Folder to fill with links.")]) -> None:
-    """Build the sample corpus of `make run`: the standard library and each installed package as a repository."""
+def sample_corpus(
+    target: Annotated[Path, typer.Argument(help="Folder to fill.")],
+    math_problems: Annotated[int, typer.Option(help="School math problems to generate (mathematics-dataset).")] = 2000,
+) -> None:
+    """Build the sample corpus of `make run` from what this machine has: code (the standard library and each
+    installed package as a repository, linked), text (the documentation packages ship) and math (generated)."""
     from codemill.data.samples import build_sample_corpus
+    from codemill.data.samples_mixed import build_mixed_corpus
 
-    links = build_sample_corpus(target)
-    out.print(f"{target}: {len(links)} repositories (links to real code on this machine)")
+    links = build_sample_corpus(target / "repos")
+    mixed = build_mixed_corpus(target, math_problems)
+    out.print(
+        f"{target}: {len(links)} repositories, {mixed['text_documents']:,} text and {mixed['math_documents']:,} math "
+        f"documents; curate them with -i {target / 'repos'} -i {mixed['text']} -i {mixed['math']}",
+        soft_wrap=True,
+    )
 
 
 _add_sub_apps()

@@ -18,6 +18,9 @@ Files in the output folder, per shard ``shard-NNNNN``:
 * ``.docs.jsonl``: the documents that start in the shard: ordinal, id, token count, FIM mode and cut (and
   ``syntax_fallback``, the reason, when a syntax cut fell back to characters).
 
+With ``level="repo"`` the documents are first grouped by repository and turned into repo-level samples
+(``repo.py``); each sample is one "document" of the stream, its record adds ``repo`` and ``files``.
+
 ``pack.json`` is written last (the completion marker): options, tokenizer, counts, and the shard list.
 """
 
@@ -52,7 +55,9 @@ class PackOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal["file", "repo"] = Field("file", description="file-level (8,192) or repo-level (32,768) data")
+    level: Literal["file", "repo"] = Field(
+        "file", description="file-level documents (8,192) or repository-level samples (32,768; repo.py)"
+    )
     seq_length: int | None = Field(None, ge=8, description="tokens per sequence; default by level")
     tokenizer: str = Field("qwen2.5", description="qwen2.5, or a Hugging Face tokenizer folder/tokenizer.json")
     fim: FimOptions = Field(default_factory=FimOptions)
@@ -60,6 +65,9 @@ class PackOptions(BaseModel):
     shard_tokens: int = Field(1 << 24, ge=8, description="tokens per output shard (the memory bound)")
     batch_size: int = Field(256, ge=1, description="documents tokenised per call")
     threads: int = Field(1, ge=1, description="tokenizer threads (1 per worker process is the efficient choice)")
+    repo_group_memory: int = Field(
+        1 << 30, ge=1, description="repo level: bytes of documents held while grouping by repository, then spill"
+    )
 
     @property
     def window(self) -> int:
@@ -189,6 +197,10 @@ def pack_documents(
     tokenizer = tokenizer or load_tokenizer(options.tokenizer, threads=options.threads)
     fim = fim_tokens_for(tokenizer, options)
     _prepare(out_dir, overwrite)
+    if options.level == "repo":
+        from codemill.curate.pack.repo import pack_repositories
+
+        return pack_repositories(documents, out_dir, options, tokenizer, fim)
     started = time.perf_counter()
     packer = Packer(out_dir, options, tokenizer.eos_id, token_dtype(tokenizer.vocab_size))
     counts = {"documents": 0, "empty_skipped": 0, "tokens": 0, "psm": 0, "spm": 0, "bytes": 0}

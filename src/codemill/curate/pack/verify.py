@@ -187,6 +187,8 @@ def verify_pack(
     if eos != manifest["tokenizer"]["eos_id"]:
         raise PackError(f"tokenizer {tokenizer.name} has end-of-text {eos}, the pack used {manifest['tokenizer']}")
     fim = fim_tokens_for(tokenizer, options)
+    if manifest.get("samples") == "repo":
+        return _verify_repo(out_dir, manifest, documents, options, tokenizer, fim, reencode)
     report = VerifyReport()
     sources = (d for d in documents if d.text)
     records = _doc_records(out_dir, manifest)
@@ -239,4 +241,68 @@ def verify_pack(
         report.problem(f"{extra} source documents are not in the pack")
     if report.documents != manifest["counts"]["documents"]:
         report.problem(f"pack.json counts {manifest['counts']['documents']} documents, found {report.documents}")
+    return report
+
+
+def _verify_repo(
+    out_dir: Path,
+    manifest: dict[str, Any],
+    documents: Iterable[Document],
+    options: PackOptions,
+    tokenizer: Tokenizer,
+    fim: FimTokens | None,
+    reencode: bool,
+) -> VerifyReport:
+    """Repo-level packs: each sample decodes to the layout rebuilt from the source files (``repo.py``)."""
+    from codemill.curate.pack.repo import expected_layouts
+
+    eos = tokenizer.eos_id
+    report = VerifyReport()
+    expected = expected_layouts(documents, options, tokenizer, fim)
+    records = _doc_records(out_dir, manifest)
+    controls = {tokenizer.special_id("<|repo_name|>"), tokenizer.special_id("<|file_sep|>")}
+
+    def finish(ordinal: int, pieces: list[np.ndarray]) -> None:
+        ids = np.concatenate(pieces)
+        record, item = next(records, None), next(expected, None)
+        if record is None or item is None or record["doc"] != ordinal:
+            report.problem(f"sample {ordinal}: no matching {'source' if item is None else 'record'}")
+            return
+        sample, text = item
+        report.documents += 1
+        label = f"sample {ordinal} ({sample.id})"
+        cut = [sample.cut.start, sample.cut.end] if sample.cut else None
+        if (record["id"], record["files"], record["fim"], record["cut"]) != (
+            sample.id,
+            sample.paths,
+            sample.cut.mode if sample.cut else None,
+            cut,
+        ):
+            report.problem(f"{label}: the record does not match the sample the sources give")
+            return
+        if sample.cut is not None:
+            setattr(report, sample.cut.mode, getattr(report, sample.cut.mode) + 1)
+        if int(np.isin(ids, list(controls)).sum()) != 1 + len(sample.paths) or ids[-1] != eos:
+            report.problem(f"{label}: repository/file separators or end-of-text are not where the layout puts them")
+        elif (got := tokenizer.decode(ids.tolist())) != text:
+            report.problem(f"{label}: {_diff('sample', got, text)}")
+        elif reencode and sample.ids != ids.tolist():
+            report.problem(f"{label}: decodes right but a fresh encoding gives other ids")
+
+    current: tuple[int, list[np.ndarray]] | None = None
+    for ordinal, _offset, piece in _pieces(out_dir, manifest, eos, report):
+        if current is not None and current[0] != ordinal:
+            finish(*current)
+            current = None
+        if current is None:
+            current = (ordinal, [piece])
+        else:
+            current[1].append(piece)
+    if current is not None:
+        finish(*current)
+    extra = sum(1 for _ in expected)
+    if extra:
+        report.problem(f"{extra} samples the sources give are not in the pack")
+    if report.documents != manifest["counts"]["documents"]:
+        report.problem(f"pack.json counts {manifest['counts']['documents']} samples, found {report.documents}")
     return report
