@@ -36,6 +36,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from codemill.curate.dedup.planted import edited_copy as edit
+from codemill.curate.dedup.planted import jaccard
+
 HERE = Path(__file__).parent
 WORK = HERE / ".work" / "dedup"
 RESULTS = HERE / "results"
@@ -63,19 +66,8 @@ def real_files(limit: int, rng: random.Random) -> list[Path]:
     return files[:limit]
 
 
-def edit(text: str, share: float, rng: random.Random) -> str:
-    lines = text.splitlines()
-    for i in rng.sample(range(len(lines)), int(len(lines) * share)):
-        words = lines[i].split()
-        if words:
-            words[rng.randrange(len(words))] = f"edited_{rng.randrange(10**9)}"
-            lines[i] = " ".join(words)
-    return "\n".join(lines) + "\n"
-
-
 def build_corpus(rng: random.Random) -> tuple[Path, list[dict], list[dict]]:
     from codemill.curate.decontam.benchmarks import BUILTIN
-    from codemill.curate.dedup.minhash import shingle_hashes
 
     corpus = WORK / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
@@ -90,8 +82,7 @@ def build_corpus(rng: random.Random) -> tuple[Path, list[dict], list[dict]]:
     pairs = []
     for j, name in enumerate(rng.sample(names, 600)):
         copy = edit(texts[name], EDIT_SHARES[j % len(EDIT_SHARES)], rng)
-        a, b = set(shingle_hashes(texts[name], 5).tolist()), set(shingle_hashes(copy, 5).tolist())
-        jac = len(a & b) / max(1, len(a | b))
+        jac = jaccard(texts[name], copy)
         copy_name = f"near/{j:05d}{Path(name).suffix}"
         texts[copy_name] = copy
         pairs.append({"a": name, "b": copy_name, "jaccard": jac})
@@ -118,7 +109,6 @@ def rows_of(out: Path, which: str) -> list[dict]:
 
 
 def measure_quality(out: Path, pairs: list[dict], texts: dict[str, str]) -> dict:
-    from codemill.curate.dedup.minhash import shingle_hashes
 
     removed = {
         f"{r['repo']}/{r['path']}": json.loads(r["meta"])
@@ -129,8 +119,7 @@ def measure_quality(out: Path, pairs: list[dict], texts: dict[str, str]) -> dict
     survivor_of = {name: by_id[m["duplicate_of"]] for name, m in removed.items()}
 
     def jac(x: str, y: str) -> float:
-        a, b = set(shingle_hashes(texts[x], 5).tolist()), set(shingle_hashes(texts[y], 5).tolist())
-        return len(a & b) / max(1, len(a | b))
+        return jaccard(texts[x], texts[y])
 
     members: dict[str, list[str]] = {}
     for name, surv in survivor_of.items():

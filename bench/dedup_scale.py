@@ -25,8 +25,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 import contextlib
 
-from dedup_bench import edit, real_files
+from dedup_bench import real_files
 
+from codemill.curate.dedup.planted import edited_copy as edit
 from codemill.data.schema import Document
 from codemill.data.writers import write_jsonl
 from codemill.pipeline.recipe import parse_recipe

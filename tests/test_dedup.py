@@ -12,27 +12,13 @@ import pytest
 from helpers import STDLIB, recipe_with
 
 from codemill.curate.dedup.minhash import estimated_jaccard, lsh_params, shingle_hashes, signatures
+from codemill.curate.dedup.planted import edited_copy as edit
+from codemill.curate.dedup.planted import jaccard
 from codemill.curate.dedup.unionfind import DiskUnionFind
 from codemill.data.schema import Document
 from codemill.data.writers import write_jsonl
 from codemill.pipeline.recipe import RecipeError, parse_recipe
 from codemill.pipeline.run import curate
-
-
-def jaccard(a: str, b: str) -> float:
-    x, y = set(shingle_hashes(a, 5).tolist()), set(shingle_hashes(b, 5).tolist())
-    return len(x & y) / len(x | y)
-
-
-def edit(text: str, share: float, rng: random.Random) -> str:
-    """Change one word in about ``share`` of the lines."""
-    lines = text.splitlines()
-    for i in rng.sample(range(len(lines)), int(len(lines) * share)):
-        words = lines[i].split()
-        if words:
-            words[rng.randrange(len(words))] = f"edited_{rng.randrange(10**6)}"
-            lines[i] = " ".join(words)
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")

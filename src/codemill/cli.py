@@ -128,7 +128,7 @@ def dedup(
     threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.7,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 256,
     ngram: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
-    verify: Annotated[str, typer.Option(help="Check candidate pairs: none, signature or exact.")] = "signature",
+    verify: Annotated[str, typer.Option(help="Check candidate pairs: exact, signature or none.")] = "exact",
     exact: Annotated[bool, typer.Option(help="Remove copies equal up to whitespace.")] = True,
     near: Annotated[bool, typer.Option(help="Remove MinHash-LSH near-duplicates.")] = True,
     executor: ExecutorOpt = "local",
