@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/dedup_bench.py
 	$(BIN)/python bench/pack_bench.py
+	$(BIN)/python bench/sandbox_bench.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

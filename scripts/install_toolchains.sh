@@ -29,7 +29,7 @@ APT_PACKAGES=(
   ghc                              # Haskell
   gdc                              # D (GCC's front end; dmd is not in Debian)
 )
-NPM_PREFIX=/opt/codemill/node      # tsx + TypeScript, for the TypeScript entry (ts-node is broken here)
+NPM_PREFIX=/opt/codemill/node      # TypeScript entry: esbuild (tsx's dependency) strips types; tsc for checks
 NPM_PACKAGES=(tsx@4 typescript@5 @types/node@20)
 
 if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -49,7 +49,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x "$NPM_PREFIX/node_modules/.bin/tsx" ] || [ ! -x "$NPM_PREFIX/node_modules/.bin/tsc" ]; then
+if [ ! -x "$NPM_PREFIX/node_modules/.bin/tsx" ] || [ ! -x "$NPM_PREFIX/node_modules/.bin/tsc" ] \
+  || [ ! -x "$NPM_PREFIX/node_modules/esbuild/bin/esbuild" ]; then
   echo "install_toolchains: installing ${NPM_PACKAGES[*]} into $NPM_PREFIX"
   "${SUDO[@]}" mkdir -p "$NPM_PREFIX"
   "${SUDO[@]}" npm install --silent --no-audit --no-fund --prefix "$NPM_PREFIX" "${NPM_PACKAGES[@]}" >/dev/null

@@ -26,6 +26,7 @@ import tempfile
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+from codemill.sandbox import warm
 from codemill.sandbox.isolation import SANDBOX_PATH, IsolationError, PhaseOutcome, execute, workspace
 from codemill.sandbox.languages import SandboxLanguage, UnknownLanguageError, get_language
 from codemill.sandbox.schema import Limits, PhaseResult, Request, Result
@@ -113,7 +114,14 @@ def _run(request: Request, language: SandboxLanguage, files: dict[PurePosixPath,
 
         if language.compile is not None:
             argv = _format(language.compile, file, main, compile_limits)
-            outcome = execute(argv, folder, compile_limits, _env(language, compile_limits), language.binds)
+            binds, env = language.binds, _env(language, compile_limits)
+            warm_path = warm.prepare(language, program)
+            if warm_path is not None:
+                argv[1:1] = warm_path.compile_args
+                binds += warm_path.binds
+                env.update({key: f"{env.get(key, '')} {value}".strip() for key, value in warm_path.env.items()})
+                warm.install_seed(warm_path, folder)
+            outcome = execute(argv, folder, compile_limits, env, binds)
             result.compile = outcome.result
             result.compile_seconds = outcome.result.wall_seconds
             if outcome.sandbox_failed:
