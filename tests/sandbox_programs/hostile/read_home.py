@@ -6,7 +6,7 @@ for path in ["@HOME@", "/root", "/home"]:
         print("ESCAPED: listed", path, os.listdir(path)[:5])
     except OSError as error:
         print("CONTAINED", path, error.strerror)
-for path in ["@HOME@/.bashrc", "@HOME@/.ssh/id_rsa", "@HOME@/.netrc", "/root/.profile"]:
+for path in ["@HOME@/.bashrc", "@HOME@/.ssh/id_rsa", "@HOME@/.netrc", "@HOME@/.profile"]:
     try:
         open(path).read()
         print("ESCAPED: read", path)

@@ -7,7 +7,7 @@ a file fell; the measured signals are kept in ``meta["signals"]`` either way. ``
 
 Defaults are StarCoder's (max line 1000, mean line 100, alphanumeric >= 0.25, JSON/YAML 50-5000 characters,
 XML header, HTML visible text >= 20% and >= 100 characters) and OpenCoder's (auto-generated markers in the
-head, encoded data: a base64/hex/``\\uXXXX`` run over 1024 characters or over half the file).
+head, encoded data: a base64, hex or ``\\u``-escape run over 1024 characters or over half the file).
 """
 
 from __future__ import annotations

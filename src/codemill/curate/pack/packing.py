@@ -236,12 +236,7 @@ def pack_documents(
         "format_version": FORMAT_VERSION,
         "options": options.model_dump(mode="json"),
         "window": options.window,
-        "tokenizer": {
-            "name": tokenizer.name,
-            "eos_id": tokenizer.eos_id,
-            "vocab_size": tokenizer.vocab_size,
-            "megatron_dtype": str(token_dtype(tokenizer.vocab_size)),
-        },
+        "tokenizer": tokenizer_manifest(tokenizer),
         "counts": {
             **counts,
             "sequences": sum(s["sequences"] for s in shards),
@@ -255,3 +250,13 @@ def pack_documents(
     }
     atomic_write_text(out_dir / "pack.json", json.dumps(manifest, indent=2))
     return manifest
+
+
+def tokenizer_manifest(tokenizer: Any) -> dict[str, Any]:
+    """What ``pack.json`` records of the tokenizer, so ``verify`` and a trainer know how to read the shards."""
+    return {
+        "name": tokenizer.name,
+        "eos_id": tokenizer.eos_id,
+        "vocab_size": tokenizer.vocab_size,
+        "megatron_dtype": str(token_dtype(tokenizer.vocab_size)),
+    }

@@ -373,7 +373,7 @@ def pack_repositories(
 ) -> dict[str, Any]:
     """The repo-level branch of :func:`~codemill.curate.pack.packing.pack_documents` (called from there)."""
     from codemill.curate.pack.megatron import token_dtype
-    from codemill.curate.pack.packing import FORMAT_VERSION, Packer
+    from codemill.curate.pack.packing import FORMAT_VERSION, Packer, tokenizer_manifest
     from codemill.data.textio import atomic_write_text
 
     started = time.perf_counter()
@@ -395,12 +395,7 @@ def pack_repositories(
         "options": options.model_dump(mode="json"),
         "window": options.window,
         "samples": "repo",
-        "tokenizer": {
-            "name": tokenizer.name,
-            "eos_id": tokenizer.eos_id,
-            "vocab_size": tokenizer.vocab_size,
-            "megatron_dtype": str(token_dtype(tokenizer.vocab_size)),
-        },
+        "tokenizer": tokenizer_manifest(tokenizer),
         "counts": {
             **counts,
             "empty_skipped": sampler.counts.empty_skipped,
