@@ -111,21 +111,26 @@ _NOT_ALPHA = re.compile(r"[\W\d_]+")
 
 def _encoded_runs(text: str, lines: list[str]) -> list[int]:
     """Lengths of encoded-data runs. Only whitespace-free tokens of 64+ characters can hold one, so the regexes
-    run on those alone (scanning whole files with them is 10x slower); consecutive lines that are all base64
-    add up to one run, as OpenCoder's pattern (which allows line breaks) counts them."""
-    runs = [len(m) for token in text.split() if len(token) >= 64 for pattern in ENCODED for m in pattern.findall(token)]
-    block = 0
-    for line in lines:
+    run on those alone (scanning whole files with them is 10x slower); two or more consecutive lines that are
+    all base64 make one run, as OpenCoder's pattern (which allows line breaks) counts them. A run is counted
+    once: a block replaces the single-line runs found inside it."""
+    single = [
+        len(m) for token in text.split() if len(token) >= 64 for pattern in ENCODED for m in pattern.findall(token)
+    ]
+    blocks: list[tuple[int, int]] = []  # (characters, lines) of each multi-line block
+    chars = count = 0
+    for line in [*lines, ""]:
         body = line.strip().strip("\"',;")
         if len(body) >= 40 and _B64_LINE.fullmatch(body):
-            block += len(body)
+            chars, count = chars + len(body), count + 1
             continue
-        if block >= 64:
-            runs.append(block)
-        block = 0
-    if block >= 64:
-        runs.append(block)
-    return runs
+        if count >= 2 and chars >= 64:
+            blocks.append((chars, count))
+        chars = count = 0
+    if not blocks:
+        return single
+    in_blocks = sum(n for _, n in blocks)  # lines now counted by their block, not one by one
+    return sorted(single)[: max(0, len(single) - in_blocks)] + [c for c, _ in blocks]
 
 
 def _count_alnum_alpha(text: str) -> tuple[int, int]:
