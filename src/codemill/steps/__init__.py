@@ -2,8 +2,9 @@
 
 from codemill.curate.decontam import Decontaminate
 from codemill.curate.dedup import Dedup
+from codemill.curate.filters.code_removal import CodeRemoval
 from codemill.curate.filters.rules import CodeRules
 from codemill.curate.overlap import SourceOverlap
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["CodeRules", "Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]
+__all__ = ["CodeRemoval", "CodeRules", "Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]

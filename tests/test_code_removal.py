@@ -1,0 +1,71 @@
+"""Code segments leave text documents; prose stays; what was removed is recorded."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+from codemill.curate.filters.code_removal import CodeRemoval, CodeRemovalParams, code_lines
+from codemill.data.schema import Document
+
+STEP = CodeRemoval(CodeRemovalParams())
+
+MARKDOWN = """# Using decoder
+
+The decoder turns JSON text into Python objects.
+
+```python
+import json
+data = json.loads('{"a": 1}')
+```
+
+It raises an error on bad input, as the next section explains.
+
+    for key, value in data.items():
+        print(key, value)
+
+That is all there is to it, really.
+"""
+
+RST = """Reading files
+=============
+
+Open the file first::
+
+    with open("x") as f:
+        text = f.read()
+
+.. code-block:: python
+
+    print(text)
+
+Then close it when you are done with the whole thing.
+"""
+
+
+def test_fenced_indented_and_rst_blocks_are_removed() -> None:
+    for text in (MARKDOWN, RST):
+        doc = Document("d", text, kind="text")
+        assert STEP.check(doc) is None
+        assert "json.loads" not in doc.text and "print(" not in doc.text and "f.read()" not in doc.text
+        assert "explains" in doc.text or "done with" in doc.text
+        assert doc.meta["code_removed"]["segments"] >= 2 and doc.meta["code_removed"]["chars"] > 30
+
+
+def test_code_and_prose_only_documents() -> None:
+    code = Document("c", MARKDOWN, kind="code")
+    assert STEP.check(code) is None and code.text == MARKDOWN  # other kinds untouched
+    prose = Document("p", "A plain paragraph of English prose without any code in it at all.\n" * 3, kind="text")
+    assert STEP.check(prose) is None and "code_removed" not in prose.meta
+    only_code = Document("o", "```\n" + "x = compute(1, 2)\n" * 20 + "```\n", kind="text")
+    reason, detail = STEP.check(only_code)  # type: ignore[misc]
+    assert reason == "all_code" and "characters were code" in detail
+
+
+def test_unmarked_code_runs_on_real_python() -> None:
+    source = (Path(sysconfig.get_paths()["stdlib"]) / "json" / "decoder.py").read_text().splitlines()[40:70]
+    prose = ["This paragraph explains what the decoder does with the input it is given."] * 3
+    lines = [*prose, "", *source, "", *prose]
+    marks = code_lines(lines)
+    assert not any(marks[:3]) and not any(marks[-3:])  # prose kept
+    assert sum(marks) >= len([s for s in source if s.strip()]) // 3  # a good share of the code found
