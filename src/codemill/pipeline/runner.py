@@ -298,7 +298,7 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
                 rejected_out.add(failed, sum(r.document.nbytes for r in failed))
             sizes = [d.nbytes for d in batch]
             for doc, size in zip(batch, sizes, strict=True):
-                profile.count(doc.lang, doc.kind, size)
+                profile.count(doc.lang, doc.kind, size, doc.quality)
             kept_out.add(batch, sum(sizes))
         kept_out.close()
         rejected_out.close()
@@ -359,6 +359,7 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
             f"files hold {kept_rows} kept and {rejected_rows} rejected rows; counts say {documents_kept} kept, "
             f"{documents_rejected} rejected of {documents_in} in"
         )
+    examples = _rejection_examples([layout.rejected_shard(k, i) for k in range(len(stages)) for i in range(shards)])
     stats = {
         "codemill": __version__,
         "recipe": recipe.name,
@@ -370,6 +371,7 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
         "shards": shards,
         "seconds": round(seconds, 3),
         "steps": [s.to_json() for s in chain],
+        "rejection_examples": examples,
         "global_steps": {
             steps[0].name: steps[0].summary(layout.context(k, shards, len(stages)))  # type: ignore[attr-defined]
             for k, steps in enumerate(stages)
@@ -379,6 +381,19 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
     }
     atomic_write_text(layout.root / "stats.json", json.dumps(stats, indent=2))
     return stats
+
+
+def _rejection_examples(files: list[Path], per_reason: int = 3) -> dict[str, dict[str, list[dict[str, str]]]]:
+    """A few rejected documents per step and reason (where from, and the detail), for the report."""
+    out: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for f in files:
+        table = pq.read_table(f, columns=["rejected_by", "reason", "repo", "path", "detail"])
+        for row in table.to_pylist():
+            bucket = out.setdefault(row["rejected_by"], {}).setdefault(row["reason"], [])
+            if len(bucket) < per_reason:
+                where = "/".join(x for x in (row["repo"], row["path"]) if x)
+                bucket.append({"where": where, "detail": row["detail"][:300]})
+    return out
 
 
 def iter_outputs(folder: Path, which: str = "data") -> Iterator[Path]:

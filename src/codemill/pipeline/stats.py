@@ -71,13 +71,15 @@ class Profile:
     language_bytes: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     size_log2: Counter[int] = field(default_factory=Counter)  # bucket b holds sizes in [2**(b-1), 2**b)
+    quality: Counter[int] = field(default_factory=Counter)  # kept documents per deepest ladder level passed
 
-    def count(self, lang: str, kind: str, nbytes: int) -> None:
+    def count(self, lang: str, kind: str, nbytes: int, quality: int = 0) -> None:
         key = lang or "unknown"
         self.languages[key] += 1
         self.language_bytes[key] += nbytes
         self.kinds[kind] += 1
         self.size_log2[nbytes.bit_length()] += 1
+        self.quality[quality] += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,7 @@ class Profile:
             },
             "kinds": dict(sorted(self.kinds.items())),
             "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
+            "quality_levels": {str(k): v for k, v in sorted(self.quality.items())},
         }
 
     @classmethod
@@ -97,6 +100,7 @@ class Profile:
             p.language_bytes[lang] = entry["bytes"]
         p.kinds.update(data["kinds"])
         p.size_log2.update({int(k): v for k, v in data["size_log2"].items()})
+        p.quality.update({int(k): v for k, v in data.get("quality_levels", {}).items()})
         return p
 
     def add(self, other: Profile) -> None:
@@ -104,6 +108,7 @@ class Profile:
         self.language_bytes.update(other.language_bytes)
         self.kinds.update(other.kinds)
         self.size_log2.update(other.size_log2)
+        self.quality.update(other.quality)
 
 
 def check_chain(steps: list[StepStats], where: str) -> None:

@@ -99,6 +99,7 @@ def _totals(stats: dict[str, Any]) -> list[dict[str, str]]:
 
 def _steps(stats: dict[str, Any]) -> list[dict[str, Any]]:
     steps = []
+    examples = _dict(stats.get("rejection_examples"))
     for i, raw in enumerate(_list(stats.get("steps"))):
         step = _dict(raw)
         n_in, kept, rejected = _int(step.get("in")), _int(step.get("kept")), _int(step.get("rejected"))
@@ -116,7 +117,15 @@ def _steps(stats: dict[str, Any]) -> list[dict[str, Any]]:
                 "bytes_in": plots.human_bytes(bytes_in),
                 "bytes_kept": plots.human_bytes(bytes_kept),
                 "seconds": _secs(_float(step.get("seconds"))),
-                "reasons": [{"reason": r, "count": _num(n), "share": _pct(n, rejected)} for r, n in reasons],
+                "reasons": [
+                    {
+                        "reason": r,
+                        "count": _num(n),
+                        "share": _pct(n, rejected),
+                        "examples": [_dict(e) for e in _list(_dict(examples.get(step.get("name"))).get(r))],
+                    }
+                    for r, n in reasons
+                ],
                 # For the plot: rejections no reason accounts for still belong in the step's bar.
                 "reason_counts": dict(reasons) | ({"(no reason given)": unexplained} if unexplained > 0 else {}),
             }
@@ -185,6 +194,10 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "languages": languages,
         "top_languages": len(top),
         "kinds": [{"name": k, "count": _num(n)} for k, n in _sorted_counts(_dict(stats.get("kinds")))],
+        "quality_levels": [
+            {"level": level, "count": _num(_int(n)), "share": _pct(_int(n), _int(stats.get("documents_kept")))}
+            for level, n in sorted(_dict(stats.get("quality_levels")).items(), key=lambda kv: _int(kv[0]))
+        ],
         "sizes": [
             {"label": plots.size_bucket_label(b), "count": _num(n)} for b, n in zip(buckets, bucket_counts, strict=True)
         ],
