@@ -40,17 +40,12 @@ def test_counts_reconcile_with_the_files(real_repos: Path, bad_repo: Path, tmp_p
     assert all(r["scores"] == [("format", 1.0)] for r in kept)
     on_disk = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert on_disk["documents_in"] == stats["documents_in"] and (tmp_path / "out" / "report.html").exists()
-    assert set(stats["languages"]) >= {
-        "go",
-        "rust",
-        "javascript",
-        "php",
-        "ruby",
-        "lua",
-        "perl",
-        "python",
-        "c",
-    }
+    assert set(stats["languages"]) >= {"go", "rust", "javascript", "php", "ruby", "lua", "perl", "python", "c"}
+    [example] = stats["rejection_examples"]["read"]["too_large"]
+    assert example["where"] == "messy/huge.py" and "max_file_bytes" in example["detail"]
+    assert sum(stats["quality_levels"].values()) == stats["documents_kept"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "messy/huge.py" in page and "Quality levels" in page
 
 
 def test_a_failing_step_rejects_only_the_documents_it_fails_on(real_repos: Path, tmp_path: Path) -> None:
