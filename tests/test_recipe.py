@@ -21,6 +21,7 @@ def test_default_recipe_is_valid_and_is_the_repo_config() -> None:
         "format",
         "languages",
         "code_rules",
+        "classifier",
         "code_removal",
         "dedup",
         "decontaminate",

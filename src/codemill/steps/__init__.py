@@ -2,9 +2,19 @@
 
 from codemill.curate.decontam import Decontaminate
 from codemill.curate.dedup import Dedup
+from codemill.curate.filters.classifier import ClassifierFilter
 from codemill.curate.filters.code_removal import CodeRemoval
 from codemill.curate.filters.rules import CodeRules
 from codemill.curate.overlap import SourceOverlap
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
-__all__ = ["CodeRemoval", "CodeRules", "Decontaminate", "Dedup", "FormatFilter", "LanguageFilter", "SourceOverlap"]
+__all__ = [
+    "ClassifierFilter",
+    "CodeRemoval",
+    "CodeRules",
+    "Decontaminate",
+    "Dedup",
+    "FormatFilter",
+    "LanguageFilter",
+    "SourceOverlap",
+]
