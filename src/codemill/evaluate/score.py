@@ -1,0 +1,199 @@
+"""Scoring rows of completions or solutions: sandbox runs in parallel, per-sample records, pass@k summary.
+
+``score(benchmarks, rows)`` routes each row to its benchmark (by ``benchmark`` field, else by ``task_id``),
+builds each sample's code, runs every sandbox request of every benchmark in one :func:`run_many` batch,
+judges, and returns the records and the summary. ``--output DIR`` gets ``samples.jsonl`` (one record per
+sample: prompt, completion, extracted code, status, message, stderr excerpt) and ``summary.json`` mapping
+``"humaneval"``, ``"mbpp+"``, ``"multipl-e/java"``… to ``{"pass@1": percent, …}`` (pass@10 and pass@100 where
+every task has that many samples; HumanEval-FIM adds ``edit_similarity`` and one entry per language).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codemill.evaluate.base import Benchmark, Task
+from codemill.evaluate.cruxeval import CruxEval
+from codemill.evaluate.humaneval import HumanEval
+from codemill.evaluate.humaneval_fim import HumanEvalFim
+from codemill.evaluate.mbpp import Mbpp, MbppPlus
+from codemill.evaluate.multipl_e import MultiplE, languages
+from codemill.evaluate.passk import pass_at_k_table
+from codemill.sandbox.pool import run_many
+
+__all__ = ["NAMES", "Scored", "canonical_rows", "resolve", "score", "write"]
+
+FACTORIES: dict[str, Callable[[], Benchmark]] = {
+    "humaneval": HumanEval,
+    "mbpp": Mbpp,
+    "mbpp+": MbppPlus,
+    "humaneval-fim": HumanEvalFim,
+    "cruxeval-i": lambda: CruxEval("input"),
+    "cruxeval-o": lambda: CruxEval("output"),
+}
+NAMES = (*FACTORIES, "multipl-e", "multipl-e/LANG")
+STDERR_EXCERPT = 2000
+
+
+def resolve(names: str | Iterable[str]) -> list[Benchmark]:
+    """Benchmarks from a comma list: the names of :data:`NAMES`; ``multipl-e`` is every language the sandbox runs."""
+    wanted = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    if not wanted:
+        raise ValueError(f"no benchmark named; known: {', '.join(NAMES)}")
+    keys: list[str] = []
+    for name in wanted:
+        if name == "multipl-e":
+            keys += [f"multipl-e/{lang}" for lang in languages()]
+        elif name in FACTORIES or name.startswith("multipl-e/"):
+            keys.append(name)
+        else:
+            raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(NAMES)}")
+    benchmarks = []
+    for key in dict.fromkeys(keys):
+        benchmarks.append(MultiplE(key.split("/", 1)[1]) if key.startswith("multipl-e/") else FACTORIES[key]())
+    return benchmarks
+
+
+def canonical_rows(benchmark: Benchmark) -> list[dict[str, Any]]:
+    """One row per task with a reference answer, in the benchmark's reference row kind."""
+    rows = []
+    for task in benchmark.tasks().values():
+        reference = benchmark.canonical(task)
+        if reference is not None:
+            rows.append({"benchmark": benchmark.key, "task_id": task.task_id, benchmark.reference_kind: reference})
+    return rows
+
+
+@dataclass
+class Scored:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _route(benchmarks: list[Benchmark], rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    by_key = {b.key: b for b in benchmarks}
+    routed: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for number, row in enumerate(rows, 1):
+        if "task_id" not in row or ("completion" not in row and "solution" not in row):
+            raise ValueError(f"row {number}: needs task_id and completion or solution (has {', '.join(row)})")
+        task_id = str(row["task_id"])
+        if row.get("benchmark"):
+            key = str(row["benchmark"]).lower()
+            if key not in by_key:
+                raise ValueError(f"row {number}: benchmark {key!r} is not among those scored ({', '.join(by_key)})")
+            owners = [key] if by_key[key].task_key(row) in by_key[key].tasks() else []
+        else:
+            owners = [b.key for b in benchmarks if b.task_key(row) in b.tasks()]
+        if not owners:
+            raise ValueError(f"row {number}: task {task_id!r} is not a task of {', '.join(by_key)}")
+        if len(owners) > 1:
+            raise ValueError(f"row {number}: task {task_id!r} is in {', '.join(owners)}; add a 'benchmark' field")
+        routed[owners[0]].append(row)
+    return routed
+
+
+def score(
+    benchmarks: list[Benchmark],
+    rows: Iterable[Mapping[str, Any]],
+    concurrency: int | None = None,
+    on_result: Callable[[int, int], None] | None = None,
+) -> Scored:
+    """Score rows (see the module's docstring); ``on_result(done, total)`` reports sandbox progress."""
+    started = time.monotonic()
+    routed = _route(benchmarks, rows)
+    samples: list[tuple[Benchmark, Task, int, Mapping[str, Any], str, str]] = []
+    for benchmark in benchmarks:
+        tasks = benchmark.tasks()
+        seen: Counter[str] = Counter()
+        mine = routed.get(benchmark.key, [])
+        benchmark.prepare(sorted({benchmark.task_key(r) for r in mine}))
+        for row in mine:
+            task = tasks[benchmark.task_key(row)]
+            text, code = benchmark.code(task, row)
+            samples.append((benchmark, task, seen[task.task_id], row, text, code))
+            seen[task.task_id] += 1
+    requests, where = [], []
+    for index, (benchmark, task, number, _, _, code) in enumerate(samples):
+        request = benchmark.request(task, code, f"{benchmark.key}/{task.task_id}/{number}")
+        if request is not None:
+            requests.append(request)
+            where.append(index)
+    done = 0
+
+    def progress(_index: int, _result: object) -> None:
+        nonlocal done
+        done += 1
+        if on_result is not None:
+            on_result(done, len(requests))
+
+    results = dict(zip(where, run_many(requests, concurrency=concurrency, on_result=progress), strict=True))
+    scored = Scored()
+    for index, (benchmark, task, number, row, text, code) in enumerate(samples):
+        result = results.get(index)
+        judgement = benchmark.judge(task, code, result)
+        stderr = (result.stderr or (result.compile.stderr if result.compile else "")) if result else ""
+        scored.records.append(
+            {
+                "benchmark": benchmark.key,
+                "task_id": task.task_id,
+                "sample": number,
+                "prompt": benchmark.prompt(task),
+                "solution" if row.get("solution") is not None else "completion": text,
+                "code": code,
+                "passed": judgement.passed,
+                "status": judgement.status,
+                "message": judgement.message,
+                "stderr": stderr[-STDERR_EXCERPT:],
+                "seconds": round(result.compile_seconds + result.run_seconds, 3) if result else 0.0,
+                **dict(judgement.metrics),
+            }
+        )
+    scored.summary = summarise(benchmarks, scored.records)
+    scored.seconds = time.monotonic() - started
+    return scored
+
+
+def summarise(benchmarks: list[Benchmark], records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for benchmark in benchmarks:
+        mine = [r for r in records if r["benchmark"] == benchmark.key]
+        if not mine:
+            continue
+        tasks = benchmark.tasks()
+        groups: dict[str, list[dict[str, Any]]] = {benchmark.key: mine}
+        for record in mine:
+            group = benchmark.group(tasks[record["task_id"]])
+            if group is not None:
+                groups.setdefault(f"{benchmark.key}/{group}", []).append(record)
+        for key, group_records in groups.items():
+            counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            for record in group_records:
+                counts[record["task_id"]][0] += 1
+                counts[record["task_id"]][1] += int(record["passed"])
+            entry: dict[str, Any] = {k: round(v, 2) for k, v in pass_at_k_table(map(tuple, counts.values())).items()}
+            if "edit_similarity" in group_records[0]:
+                mean = sum(r["edit_similarity"] for r in group_records) / len(group_records)
+                entry["edit_similarity"] = round(mean, 2)
+            entry["tasks"] = len(counts)
+            entry["samples"] = len(group_records)
+            if key == benchmark.key:
+                entry["tasks_missing"] = len(tasks) - len(counts)
+                entry["statuses"] = dict(Counter(r["status"] for r in group_records).most_common())
+            summary[key] = entry
+    return summary
+
+
+def write(scored: Scored, output: Path) -> None:
+    """``samples.jsonl`` and ``summary.json`` in ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    with (output / "samples.jsonl").open("w", encoding="utf-8") as out:
+        for record in scored.records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    (output / "summary.json").write_text(json.dumps(scored.summary, indent=2) + "\n")
