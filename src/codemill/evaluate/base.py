@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ def python_exec_request(
     )
 
 
-class Benchmark:
+class Benchmark(ABC):
     """A benchmark: subclasses set the class attributes and implement :meth:`load` and :meth:`request`."""
 
     key = ""
@@ -95,15 +96,17 @@ class Benchmark:
             self._tasks = {task.task_id: task for task in self.load()}
         return self._tasks
 
+    @abstractmethod
     def load(self) -> list[Task]:
-        raise NotImplementedError
+        """The benchmark's tasks, from codemill's packaged data."""
 
     def prompt(self, task: Task) -> str:
         """The base (completion) prompt."""
         return task.prompt
 
+    @abstractmethod
     def instruct_prompt(self, task: Task) -> str:
-        raise NotImplementedError
+        """The chat (instruct-model) prompt."""
 
     def stops(self, task: Task) -> tuple[str, ...]:
         return self.stop_words
@@ -128,14 +131,14 @@ class Benchmark:
         """The reference answer of a task, as a row of :attr:`reference_kind`; None where there is none."""
         return None
 
-    def prepare(self, task_ids: list[str]) -> None:
+    def prepare(self, task_ids: list[str]) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Work needed once before scoring these tasks (MBPP+'s expected outputs)."""
 
+    @abstractmethod
     def request(self, task: Task, code: str, request_id: str) -> Request | None:
         """The sandbox request that tests ``code``; None when the benchmark judges without running."""
-        raise NotImplementedError
 
     def judge(self, task: Task, code: str, result: Result | None) -> Judgement:
         if result is None:
-            raise NotImplementedError
+            raise TypeError(f"{type(self).__name__} runs no program (request() gave None): it must override judge()")
         return Judgement(result.status == "passed", result.status, result.message)
