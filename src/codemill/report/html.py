@@ -205,9 +205,24 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "rejections_svg": _svg(plots.rejections_svg([s["name"] for s in steps], [s["reason_counts"] for s in steps])),
         "languages_svg": _svg(plots.languages_svg([x["name"] for x in top], [x["bytes_n"] for x in top])),
         "sizes_svg": _svg(plots.sizes_svg(buckets, bucket_counts)),
+        "ladder_svg": _svg(_ladder(stats)),
         "dedup": _dedup(stats),
         "decontamination": _decontamination(stats),
     }
+
+
+LEVEL_NAMES = {0: "level 0: format", 1: "level 1: rules", 2: "level 2: classifier", 3: "level 3: LM scorer"}
+
+
+def _ladder(stats: dict[str, Any]) -> str | None:
+    """Kept documents that reached each level of the filtering ladder (the report's Figure 1, in documents)."""
+    levels = {_int(k): _int(v) for k, v in _dict(stats.get("quality_levels")).items()}
+    if not levels or max(levels) == 0:
+        return None
+    top = max(levels)
+    reached = [sum(n for level, n in levels.items() if level >= depth) for depth in range(top + 1)]
+    labels = [LEVEL_NAMES.get(depth, f"level {depth}") for depth in range(top + 1)]
+    return plots.funnel_svg(labels, reached, "Filtering ladder: kept documents reaching each level", "documents")
 
 
 def _dedup(stats: dict[str, Any]) -> dict[str, Any] | None:

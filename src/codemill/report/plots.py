@@ -137,8 +137,13 @@ def _count_axis(axis: Axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda x, _pos: human_count(x)))
 
 
-def funnel_svg(labels: Sequence[str], remaining: Sequence[int]) -> str | None:
-    """Documents remaining after each step: where the data goes is easier seen than read."""
+def funnel_svg(
+    labels: Sequence[str],
+    remaining: Sequence[int],
+    title: str = "Funnel: documents remaining after each step",
+    xlabel: str = "documents remaining",
+) -> str | None:
+    """Documents remaining after each step (or ladder level): where the data goes is easier seen than read."""
     if not labels:
         return None
     total = remaining[0] if remaining else 0
@@ -153,8 +158,8 @@ def funnel_svg(labels: Sequence[str], remaining: Sequence[int]) -> str | None:
         for i, n in enumerate(remaining):
             pct = f" ({100.0 * n / total:.1f}%)" if total > 0 else ""
             ax.text(n + top * 0.01, i, f"{n:,}{pct}", va="center", fontsize=8)
-        ax.set_xlabel("documents remaining")
-        ax.set_title("Funnel: documents remaining after each step", loc="left")
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, loc="left")
         return fig
 
     return svg_of(build)
