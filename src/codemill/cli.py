@@ -9,22 +9,20 @@ from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from codemill import __version__
+from codemill.clikit import command_group, out
+from codemill.clikit import fail as _fail
 from codemill.data.sources import InputError
 from codemill.pipeline.recipe import Recipe, RecipeError, default_recipe_path, load_recipe, parse_recipe
 from codemill.pipeline.runner import RunError, iter_outputs
 from codemill.pipeline.stats import InvariantError
 
-app = typer.Typer(
-    help="codemill: turn raw code, text and math into training data for code LLMs, and check it by running it.",
+app = command_group(
+    "codemill: turn raw code, text and math into training data for code LLMs, and check it by running it.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
 )
-console = Console(stderr=True)
 
 
 def _add_sub_apps() -> None:
@@ -42,9 +40,6 @@ def _add_sub_apps() -> None:
     app.add_typer(pack_app, name="pack")
 
 
-out = Console()
-
-
 def _version(value: bool) -> None:
     if value:
         out.print(f"codemill {__version__}")
@@ -59,11 +54,6 @@ def main(
     ] = None,
 ) -> None:
     """codemill: curate pretraining data, synthesise and verify instruction data, evaluate code models."""
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 InputsOpt = Annotated[

@@ -10,25 +10,16 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from codemill.clikit import command_group, out
+from codemill.clikit import err as console
+from codemill.clikit import fail as _fail
 from codemill.curate.mix import MixError, MixOptions, mix, parse_ratio, parse_weights
 from codemill.curate.pack.sources import PackInputError
 from codemill.curate.pack.tokenizer import TokenizerError
 
-app = typer.Typer(
-    help="Mix curated documents to a token budget split code:text:math (7:2:1), weighted by quality level.",
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-)
-console = Console(stderr=True)
-out = Console()
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+app = command_group("Mix curated documents to a token budget split code:text:math (7:2:1), weighted by quality level.")
 
 
 @app.callback(invoke_without_command=True)

@@ -9,24 +9,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from codemill.clikit import command_group, err, out
+from codemill.clikit import fail as _fail
+
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Evaluate code models: score completions on HumanEval, MBPP(+), MultiPL-E, HumanEval-FIM, CRUXEval.",
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
+app = command_group(
+    "Evaluate code models: score completions on HumanEval, MBPP(+), MultiPL-E, HumanEval-FIM, CRUXEval."
 )
-err = Console(stderr=True)
-out = Console()
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 @app.callback(invoke_without_command=True)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from codemill.clikit import command_group, err
 from codemill.sandbox.isolation import isolation_report
 from codemill.sandbox.languages import LANGUAGES
 from codemill.sandbox.runner import run as run_request
@@ -25,13 +26,9 @@ from codemill.sandbox.schema import LimitsOverride, Request
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Run untrusted code in many languages, isolated (bubblewrap) and limited (cgroups).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
+app = command_group(
+    "Run untrusted code in many languages, isolated (bubblewrap) and limited (cgroups).", no_args_is_help=True
 )
-err = Console(stderr=True)
 
 
 @app.command()

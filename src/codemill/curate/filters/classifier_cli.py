@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from codemill.clikit import command_group
 from codemill.curate.filters.classifier import ClassifierError, TrainOptions, evaluate, read_labelled, train
 
-app = typer.Typer(help="Train and evaluate the small fastText classifiers of level 2.", no_args_is_help=True)
+app = command_group("Train and evaluate the small fastText classifiers of level 2.", no_args_is_help=True)
 
 
 def print_report(result: dict[str, Any]) -> None:

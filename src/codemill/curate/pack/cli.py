@@ -11,21 +11,17 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from codemill.clikit import command_group, out
+from codemill.clikit import err as console
+from codemill.clikit import fail as _fail
 from codemill.curate.pack.fim import FimOptions
 from codemill.curate.pack.packing import PackError, PackOptions, pack_documents
 from codemill.curate.pack.sources import PackInputError, iter_documents
 from codemill.curate.pack.tokenizer import TokenizerError
 from codemill.curate.pack.verify import verify_pack
 
-app = typer.Typer(
-    help="Tokenise (Qwen2.5), FIM and pack curated documents into Megatron .bin/.idx and numpy shards.",
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-)
-console = Console(stderr=True)
-out = Console()
+app = command_group("Tokenise (Qwen2.5), FIM and pack curated documents into Megatron .bin/.idx and numpy shards.")
 
 InputsOption = Annotated[
     list[Path] | None,
@@ -33,11 +29,6 @@ InputsOption = Annotated[
         "--input", "-i", help="A codemill output folder (its data/), Parquet or JSONL files, or folders of them."
     ),
 ]
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 @app.callback(invoke_without_command=True)
