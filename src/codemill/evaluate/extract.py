@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from codemill.llm.client import cut_at_stop as find_stop
+
 __all__ = ["FENCE", "cut_at_stop", "extract_code", "fenced_blocks"]
 
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w#+.-]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
@@ -36,8 +38,7 @@ ALIASES = {
 
 def cut_at_stop(text: str, stop_words: Iterable[str]) -> str:
     """``text`` up to the first occurrence of any stop word."""
-    cut = min((at for word in stop_words if word and (at := text.find(word)) >= 0), default=None)
-    return text if cut is None else text[:cut]
+    return find_stop(text, tuple(stop_words))[0]
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from codemill.evaluate.base import COMMON_STOP, Benchmark, Judgement, Task
+from codemill.llm.schema import Prompt
 from codemill.sandbox.schema import Result
 
 __all__ = ["HumanEvalFim", "edit_similarity", "first_line"]
@@ -60,6 +61,10 @@ class HumanEvalFim(Benchmark):
 
     def instruct_prompt(self, task: Task) -> str:
         return self.prompt(task)
+
+    def generation_prompt(self, task: Task, mode: str) -> tuple[Prompt, str, tuple[str, ...]]:
+        """Infilling is a base-model task in both modes: the FIM tokens are the prompt."""
+        return super().generation_prompt(task, "base")
 
     def group(self, task: Task) -> str:
         return str(task.data["language"])

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codemill.evaluate.base import Benchmark, Task
+from codemill.data.textio import atomic_path, atomic_write_text
+from codemill.evaluate.base import Benchmark, Judgement, Task
 from codemill.evaluate.cruxeval import CruxEval
 from codemill.evaluate.humaneval import HumanEval
 from codemill.evaluate.humaneval_fim import HumanEvalFim
@@ -120,7 +121,9 @@ def score(
             samples.append((benchmark, task, seen[task.task_id], row, text, code))
             seen[task.task_id] += 1
     requests, where = [], []
-    for index, (benchmark, task, number, _, _, code) in enumerate(samples):
+    for index, (benchmark, task, number, row, _, code) in enumerate(samples):
+        if _generation_error(row):
+            continue
         request = benchmark.request(task, code, f"{benchmark.key}/{task.task_id}/{number}")
         if request is not None:
             requests.append(request)
@@ -137,7 +140,8 @@ def score(
     scored = Scored()
     for index, (benchmark, task, number, row, text, code) in enumerate(samples):
         result = results.get(index)
-        judgement = benchmark.judge(task, code, result)
+        failure = _generation_error(row)
+        judgement = Judgement(False, "generation_error", failure) if failure else benchmark.judge(task, code, result)
         stderr = (result.stderr or (result.compile.stderr if result.compile else "")) if result else ""
         scored.records.append(
             {
@@ -153,11 +157,18 @@ def score(
                 "stderr": stderr[-STDERR_EXCERPT:],
                 "seconds": round(result.compile_seconds + result.run_seconds, 3) if result else 0.0,
                 **dict(judgement.metrics),
+                **({"generation": row["generation"]} if "generation" in row else {}),
             }
         )
     scored.summary = summarise(benchmarks, scored.records)
     scored.seconds = time.monotonic() - started
     return scored
+
+
+def _generation_error(row: Mapping[str, Any]) -> str:
+    """The model's failure on this row (a generated row whose generation failed), else ''."""
+    generation = row.get("generation")
+    return str(generation.get("error") or "") if isinstance(generation, Mapping) else ""
 
 
 def summarise(benchmarks: list[Benchmark], records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -190,10 +201,15 @@ def summarise(benchmarks: list[Benchmark], records: list[dict[str, Any]]) -> dic
     return summary
 
 
-def write(scored: Scored, output: Path) -> None:
-    """``samples.jsonl`` and ``summary.json`` in ``output``."""
+def write(scored: Scored, output: Path, generation: Mapping[str, Any] | None = None) -> None:
+    """``samples.jsonl``, ``summary.json``, ``report.html`` and (for a model's answers) ``generation.json``."""
+    from codemill.report.eval_html import write_eval_report
+
     output.mkdir(parents=True, exist_ok=True)
-    with (output / "samples.jsonl").open("w", encoding="utf-8") as out:
+    with atomic_path(output / "samples.jsonl") as path, path.open("w", encoding="utf-8") as out:
         for record in scored.records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    (output / "summary.json").write_text(json.dumps(scored.summary, indent=2) + "\n")
+    atomic_write_text(output / "summary.json", json.dumps(scored.summary, indent=2) + "\n")
+    if generation:
+        atomic_write_text(output / "generation.json", json.dumps(generation, indent=2) + "\n")
+    write_eval_report(output / "report.html", scored.summary, scored.records, dict(generation or {}))

@@ -165,8 +165,15 @@ def funnel_svg(
     return svg_of(build)
 
 
-def rejections_svg(steps: Sequence[str], reasons: Sequence[dict[str, int]]) -> str | None:
-    """Rejected documents per step, stacked by reason; the most frequent reasons get their own color."""
+def rejections_svg(
+    steps: Sequence[str],
+    reasons: Sequence[dict[str, int]],
+    title: str = "Rejections by step and reason",
+    xlabel: str = "documents rejected",
+) -> str | None:
+    """Rejected documents per step, stacked by reason; the most frequent reasons get their own color.
+
+    Any count of things per row and category draws the same way (the eval report's statuses per benchmark)."""
     totals: dict[str, int] = {}
     for per_step in reasons:
         for reason, n in per_step.items():
@@ -199,8 +206,8 @@ def rejections_svg(steps: Sequence[str], reasons: Sequence[dict[str, int]]) -> s
             if n > 0:
                 ax.text(n + top * 0.01, i, f"{n:,}", va="center", fontsize=8)
         _count_axis(ax.xaxis)
-        ax.set_xlabel("documents rejected")
-        ax.set_title("Rejections by step and reason", loc="left")
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, loc="left")
         # Explicit handles and labels: matplotlib would silently drop labels that start with "_".
         fig.legend(handles, names, loc="outside right upper")
         return fig

@@ -1,0 +1,58 @@
+"""From a model SPEC string (the ``--model`` of every command) to a backend.
+
+- ``smollm2``, ``gemma3-270m``: a small model shipped in a PyPI package, run embedded by llama.cpp (the default);
+- ``PATH.gguf``: any GGUF file, run embedded by llama.cpp;
+- ``http://HOST:PORT[/v1][?FIELD=VALUE&...][#MODEL]`` (or ``https://``): an OpenAI-compatible server; without
+  ``#MODEL`` the server's first listed model. Query fields are added to every request body, for a server's own
+  sampling settings: ``?repeat_penalty=1.0`` makes llama-cpp-python's server (default 1.1) decode greedily exactly
+  like the embedded backend; ``?top_k=20`` for vLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+
+from codemill.llm.backend import Backend
+from codemill.llm.models import SHIPPED, shipped_model_path
+from codemill.llm.schema import LLMError
+
+__all__ = ["DEFAULT_MODEL", "SPEC_HELP", "backend_from_spec"]
+
+DEFAULT_MODEL = "smollm2"
+SPEC_HELP = (
+    f"A shipped model ({', '.join(SHIPPED)}; embedded llama.cpp), a .gguf file, "
+    "or an OpenAI-compatible server http://HOST:PORT[?FIELD=VALUE][#MODEL] (vLLM, SGLang, llama.cpp server, Ollama; "
+    "query fields go into every request)."
+)
+
+
+def _value(text: str) -> object:
+    """``1.0`` → 1.0, ``true`` → True, anything else stays a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def backend_from_spec(
+    spec: str, *, concurrency: int | None = None, n_ctx: int = 4096, threads: int | None = None
+) -> Backend:
+    spec = spec.strip()
+    if spec.startswith(("http://", "https://")):
+        from codemill.llm.openai_http import OpenAICompatible
+
+        url, _, model = spec.partition("#")
+        url, _, query = url.partition("?")
+        extra = {key: _value(value) for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True)}
+        return OpenAICompatible(url, model or None, concurrency=concurrency or 8, extra_body=extra)
+    if spec in SHIPPED:
+        path = shipped_model_path(spec)
+    elif spec.endswith(".gguf"):
+        path = Path(spec).expanduser()
+    else:
+        raise LLMError(f"model {spec!r}: not understood. {SPEC_HELP}")
+    from codemill.llm.llamacpp import LlamaCpp
+
+    return LlamaCpp(path, n_ctx=n_ctx, n_threads=threads)
