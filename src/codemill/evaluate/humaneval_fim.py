@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from codemill.evaluate.base import COMMON_STOP, Benchmark, Judgement, Task
+from codemill.evaluate.base import COMMON_STOP, Benchmark, Judgement, Task, read_jsonl
 from codemill.llm.schema import Prompt
 from codemill.sandbox.schema import Result
 
@@ -48,8 +48,14 @@ class HumanEvalFim(Benchmark):
     def load(self) -> list[Task]:
         import pyarrow.parquet as pq
 
-        with DATA.open("rb") as raw:
-            rows = pq.read_table(raw).to_pylist()
+        if self.data is not None:  # the public JSONL (SantaCoder's layout): task_id, prompt, suffix, canonical_solution
+            rows = [
+                {"language": "python", "name": row.get("name") or row["task_id"], **row}
+                for row in read_jsonl(self.data)
+            ]
+        else:
+            with DATA.open("rb") as raw:
+                rows = pq.read_table(raw).to_pylist()
         return [Task(f"{row['language']}/{row['name']}", row["prompt"], "", row) for row in rows]
 
     def task_key(self, row: Mapping[str, Any]) -> str:

@@ -14,7 +14,6 @@ EvalPlus's ``mbpp_deserialize_inputs`` (tuples, sets, complex numbers where the 
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import os
@@ -206,15 +205,13 @@ class Mbpp(Benchmark):
     stop_words = (*EVALPLUS_STOP, '\n"""', "\nassert")
     reference_kind = "solution"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, data: Path | None = None) -> None:
+        super().__init__(data)
         self._expected: dict[str, bytes] = {}
 
     def load(self) -> list[Task]:
-        with DATA.open("rb") as raw, gzip.open(raw, "rt") as lines:
-            rows = [json.loads(line) for line in lines if line.strip()]
         tasks = []
-        for row in rows:
+        for row in self.rows(DATA):
             plus = json.loads(row["plus_input"]) if isinstance(row["plus_input"], str) else row["plus_input"]
             base = json.loads(row["base_input"]) if isinstance(row["base_input"], str) else row["base_input"]
             data = {

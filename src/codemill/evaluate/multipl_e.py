@@ -10,6 +10,8 @@ solutions: only ``multipl-e/python`` (HumanEval's prompts) has a canonical self-
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from codemill.evaluate.base import COMMON_STOP, Benchmark, Task
 from codemill.evaluate.extract import extract_code
 from codemill.sandbox import multipl_e as harness
@@ -28,8 +30,8 @@ def languages() -> list[str]:
 class MultiplE(Benchmark):
     reference_kind = "completion"
 
-    def __init__(self, dataset: str) -> None:
-        super().__init__()
+    def __init__(self, dataset: str, data: Path | None = None) -> None:
+        super().__init__(data)
         if dataset not in harness.HARNESSES:
             raise KeyError(f"unknown MultiPL-E language {dataset!r}; known: {', '.join(harness.HARNESSES)}")
         spec = harness.HARNESSES[dataset]
@@ -43,7 +45,7 @@ class MultiplE(Benchmark):
     def load(self) -> list[Task]:
         return [
             Task(p.name, p.prompt, "", {"tests": p.tests, "stop": p.stop_tokens, "number": p.number})
-            for p in harness.load_problems(self.dataset)
+            for p in harness.load_problems(self.dataset, self.data)
         ]
 
     def canonical(self, task: Task) -> str | None:

@@ -30,20 +30,22 @@ from codemill.sandbox.pool import run_many
 
 __all__ = ["NAMES", "Scored", "canonical_rows", "resolve", "score", "write"]
 
-FACTORIES: dict[str, Callable[[], Benchmark]] = {
+FACTORIES: dict[str, Callable[[Path | None], Benchmark]] = {
     "humaneval": HumanEval,
     "mbpp": Mbpp,
     "mbpp+": MbppPlus,
     "humaneval-fim": HumanEvalFim,
-    "cruxeval-i": lambda: CruxEval("input"),
-    "cruxeval-o": lambda: CruxEval("output"),
+    "cruxeval-i": lambda data: CruxEval("input", data),
+    "cruxeval-o": lambda data: CruxEval("output", data),
 }
 NAMES = (*FACTORIES, "multipl-e", "multipl-e/LANG")
 STDERR_EXCERPT = 2000
 
 
-def resolve(names: str | Iterable[str]) -> list[Benchmark]:
-    """Benchmarks from a comma list: the names of :data:`NAMES`; ``multipl-e`` is every language the sandbox runs."""
+def resolve(names: str | Iterable[str], data: Path | None = None) -> list[Benchmark]:
+    """Benchmarks from a comma list: the names of :data:`NAMES`; ``multipl-e`` is every language the sandbox runs.
+
+    ``data`` is a user's JSONL in the benchmark's public format, for exactly one benchmark."""
     wanted = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     if not wanted:
         raise ValueError(f"no benchmark named; known: {', '.join(NAMES)}")
@@ -55,10 +57,15 @@ def resolve(names: str | Iterable[str]) -> list[Benchmark]:
             keys.append(name)
         else:
             raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(NAMES)}")
-    benchmarks = []
-    for key in dict.fromkeys(keys):
-        benchmarks.append(MultiplE(key.split("/", 1)[1]) if key.startswith("multipl-e/") else FACTORIES[key]())
-    return benchmarks
+    keys = list(dict.fromkeys(keys))
+    if data is not None:
+        if len(keys) != 1:
+            raise ValueError(f"a data file is for one benchmark, not {len(keys)} ({', '.join(keys)})")
+        if not data.is_file():
+            raise ValueError(f"{data}: no such file")
+    return [
+        MultiplE(key.split("/", 1)[1], data) if key.startswith("multipl-e/") else FACTORIES[key](data) for key in keys
+    ]
 
 
 def canonical_rows(benchmark: Benchmark) -> list[dict[str, Any]]:
