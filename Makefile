@@ -42,9 +42,8 @@ run: $(STAMP)
 	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus/repos \
 	  --input $(OUT)/sample-corpus/text.jsonl.zst --input $(OUT)/sample-corpus/math.jsonl.zst \
 	  --output $(OUT)/curated --overwrite
-	$(BIN)/codemill mix --input $(OUT)/curated --output $(OUT)/mix --overwrite
-	$(BIN)/codemill pack --input $(OUT)/mix --output $(OUT)/packed --overwrite
 	@echo "report: $(OUT)/curated/report.html"
+	@echo "mix: $(OUT)/curated/mix  packed shards: $(OUT)/curated/packed"
 
 test: $(STAMP) fixtures toolchains
 	$(BIN)/python -m pytest -q

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from helpers import STDLIB
 
-from codemill.curate.pack.fim import FimCut, FimOptions, FimTokens, assemble, choose_cut, encode_documents
+from codemill.curate.pack.fim import (
+    FimCut,
+    FimOptions,
+    FimTokens,
+    assemble,
+    choose_cut,
+    encode_documents,
+    encode_flat,
+)
 from codemill.curate.pack.tokenizer import QwenTokenizer, load_tokenizer
 
 
@@ -83,3 +92,29 @@ def test_pieces_cover_the_text() -> None:
         FimOptions(rate=1.5)
     with pytest.raises(ValueError):
         FimOptions(unknown=1)  # type: ignore[call-arg]
+
+
+def test_the_array_path_packing_uses_gives_the_list_path_ids(qwen: QwenTokenizer) -> None:
+    """Packing takes ids as uint32 arrays, one flat array per batch: the same ids as lists and ``assemble``."""
+    texts = [p.read_text() for p in sorted(STDLIB.glob("json/*.py"))]
+    texts += ["cafe\u0301 \u212b", "ok \udc80 end", "<|endoftext|> <|fim_prefix|>", "", "# 注释: café ½ 😀\n"]
+    arrays = qwen.encode_arrays(texts)
+    assert all(a.dtype == np.uint32 for a in arrays)
+    assert [a.tolist() for a in arrays] == qwen.encode_batch(texts)
+    assert [a.tolist() for a in QwenTokenizer(threads=2).encode_arrays(texts)] == qwen.encode_batch(texts)
+
+    fim, options = FimTokens.of(qwen), FimOptions(rate=0.7, spm_rate=0.5, seed=2)
+    ids = [f"doc-{i}" for i in range(len(texts))]
+    normalized = [qwen.normalize(t) for t in texts]
+    flat, lengths, cuts, _ = encode_flat(qwen, ids, normalized, options, fim)
+    assert flat.dtype == np.uint32 and len(flat) == lengths.sum()
+    assert {c.mode for c in cuts if c is not None} == {"psm", "spm"} and None in cuts
+    expected = []
+    for text, cut in zip(normalized, cuts, strict=True):
+        if cut is None:
+            expected.append([*qwen.encode_batch([text])[0], fim.eos])
+        else:
+            pre, mid, suf = qwen.encode_batch(list(cut.pieces(text)))
+            expected.append(assemble(cut.mode, pre, mid, suf, fim))
+    assert encode_documents(qwen, ids, normalized, options, fim)[0] == expected
+    assert flat.tolist() == [t for e in expected for t in e]

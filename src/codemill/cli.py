@@ -278,6 +278,11 @@ def _print_summary(stats: dict) -> None:
             f"{decont['stoplist']['size']:,} n-grams (in >= {decont['stoplist']['min_documents']:,} documents)",
             soft_wrap=True,
         )
+    for name, final in stats.get("final_steps", {}).items():
+        section = final.get("section") or {}
+        out.print(f"{name} -> {final['folder']}/: {section.get('summary', '')}", soft_wrap=True)
+        for warning in section.get("warnings", []):
+            out.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command()

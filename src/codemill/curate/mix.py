@@ -20,7 +20,9 @@ document (never the texts):
 A kind whose documents cannot fill its share even at the repeat cap takes all it has (at the cap), and
 ``mix.json`` says which kind, by how many tokens and what ratio was achieved instead: the other kinds keep
 their targets, the ratio is never changed silently. With no budget given, the budget is the largest one
-every kind can fill at the ratio (so the achieved ratio is the target).
+every kind can fill at the ratio (so the achieved ratio is the target); a kind with no documents at all
+cannot bound it, so it is left out of that choice and reported short by its whole share (a code-only
+corpus through the default recipe still gets its code mixed, with the missing text and math in the report).
 """
 
 from __future__ import annotations
@@ -39,21 +41,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from codemill.curate.pack.sources import _documents, input_files
 from codemill.data.schema import Document, documents_to_table
 from codemill.data.textio import atomic_path, atomic_write_text
+from codemill.pipeline.step import Params
 
 DEFAULT_RATIO = {"code": 7.0, "text": 2.0, "math": 1.0}
 DEFAULT_LEVEL_WEIGHTS = {0: 1.0, 1: 1.5, 2: 2.0, 3: 3.0}
 SCAN_LIMIT = 200_000  # candidates scanned to fill the last gap of a budget
 
 
-class MixOptions(BaseModel):
-    """What ``codemill mix`` is asked for; every field has a default."""
-
-    model_config = ConfigDict(extra="forbid")
+class MixOptions(Params):
+    """What ``codemill mix`` and the recipe step ``mix`` are asked for; every field has a default."""
 
     budget: int | None = Field(None, ge=1, description="total tokens (or bytes); None: the largest the ratio allows")
     ratio: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATIO), description="kind -> share")
@@ -220,7 +221,7 @@ def plan_mix(counted: Counted, options: MixOptions) -> tuple[np.ndarray, dict[st
         available[kind] = int(counted.size[mask].sum())
         usable_size[kind] = int(counted.size[mask & (weight > 0)].sum())
     if options.budget is None:
-        limits = [usable_size[k] * cap / shares[k] for k in shares if shares[k] > 0]
+        limits = [usable_size[k] * cap / shares[k] for k in shares if shares[k] > 0 and usable_size[k] > 0]
         budget = int(min(limits)) if limits else 0
         mode = "max"
     else:

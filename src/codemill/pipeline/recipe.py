@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from codemill.data.sources import ReadOptions
-from codemill.pipeline.step import Params, Step, step_class
+from codemill.pipeline.step import FinalStep, Params, Step, step_class
 
 
 class ShardOptions(BaseModel):
@@ -108,6 +108,7 @@ def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = N
     if not isinstance(raw_steps, list):
         report(("steps",), "must be a list of steps, each a mapping with a 'step:' key")
         raw_steps = []
+    finals: dict[str, int] = {}  # final steps (mix, pack) by folder: where each one is
     for i, raw in enumerate(raw_steps):
         if not isinstance(raw, dict) or not isinstance(raw.get("step"), str):
             report(("steps", i), "each step is a mapping with a 'step:' key naming it")
@@ -117,6 +118,8 @@ def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = N
         except KeyError as exc:
             report(("steps", i, "step"), str(exc.args[0]))
             continue
+        if problem := _order_problem(cls, i, finals):
+            report(("steps", i, "step"), problem)
         params = {k: v for k, v in raw.items() if k != "step"}
         try:
             specs.append(StepSpec(step=raw["step"], params=cls.Params.model_validate(params)))
@@ -138,15 +141,44 @@ def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = N
     return recipe
 
 
+def _order_problem(cls: type[Step], i: int, finals: dict[str, int]) -> str | None:
+    """Why step ``i`` cannot stand where it is: final steps close a recipe and each writes its own folder."""
+    if issubclass(cls, FinalStep):
+        if cls.folder in finals:
+            where = f"{cls.folder}/, steps[{finals[cls.folder]}]"
+            return f"a second {cls.name!r} step: final steps write one folder each ({where})"
+        finals[cls.folder] = i
+        return None
+    if finals:
+        first = min(finals.values())
+        return (
+            f"{cls.name!r} comes after the final step at steps[{first}]: final steps (mix, pack) run once on the "
+            "finished corpus, so they close a recipe, after every document step"
+        )
+    return None
+
+
 def _explain(err: dict[str, Any], model: type[BaseModel]) -> str:
     """pydantic's message, plus what is allowed when the key itself is wrong."""
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
+        model = _nested_model(model, err["loc"][:-1])
         allowed = ", ".join(model.model_fields) or "no parameters"
         return f"unknown key; allowed: {allowed}"
     if "input" in err and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"
     return msg
+
+
+def _nested_model(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The model that holds the field at ``loc`` (a nested one, such as ``pack``'s ``fim``), for the allowed keys."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return model
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

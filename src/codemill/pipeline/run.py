@@ -1,4 +1,4 @@
-"""One call that runs a recipe end to end: plan, run every stage's tasks, add up, check, write the report."""
+"""One call that runs a recipe end to end: plan, run every stage's tasks and the final steps, add up, check, report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from codemill.pipeline.executors import ExecutorName, default_workers, make_executor
 from codemill.pipeline.recipe import Recipe
-from codemill.pipeline.runner import RunLayout, load_run, prepare, run_phase_task, run_shard, summarise
+from codemill.pipeline.runner import (
+    RunLayout,
+    load_final_steps,
+    load_run,
+    prepare,
+    run_final,
+    run_phase_task,
+    run_shard,
+    summarise,
+)
 from codemill.pipeline.step import GlobalStep
 
 
@@ -53,6 +62,12 @@ def curate(
             names = ", ".join(s.name for s in steps) or "read"
             task = bar.add_task(f"stage {k} ({names})", total=n, completed=n - len(todo), unit="shards")
             for _ in pool.map(run_shard, todo):
+                bar.advance(task)
+        for k, step in enumerate(load_final_steps(layout)):  # one after the other: each may read the one before
+            done = layout.final_done(k).exists()
+            task = bar.add_task(f"final {step.name} -> {step.folder}/", total=1, completed=int(done), unit="")
+            if not done:
+                list(pool.map(run_final, [(str(layout.root), k)]))
                 bar.advance(task)
     stats = summarise(layout, n, time.perf_counter() - started)
     if report:

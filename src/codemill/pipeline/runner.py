@@ -3,7 +3,9 @@
 A recipe's steps fall into stages: a new stage starts at each global step (one that must see every
 document before it decides, such as dedup). Stage 0 reads the input; stage k reads stage k-1's shards,
 first running the global step's phases over all of them. Shard ``i`` of every stage holds what came from
-shard ``i`` of the input, so the shard count never changes.
+shard ``i`` of the input, so the shard count never changes. Final steps (mix, pack) close a recipe: each
+runs once after the last stage, on ``data/`` or the documents of the final step before it, into its own
+sub-folder.
 
 Layout of an output folder::
 
@@ -15,6 +17,8 @@ Layout of an output folder::
     _run/shards/00000.json               the units of input of shard 0
     _run/done/s0-00000.json              shard 0's counts in stage 0 (written last: the shard is finished)
     _run/stage-1/data/, work/, done/     stage 1's input shards (if not last), its global step's files
+    mix/, packed/                        the final steps' outputs (mix.json, pack.json, their shards)
+    _run/done/final-0.json               final step 0's summary (written last: the step is finished)
 
 Every file is written under a temporary name and renamed; completion markers are written last. A run
 killed at any moment and started again redoes only unmarked work and ends byte-identical.
@@ -46,7 +50,7 @@ from codemill.data.sources import Unit, iter_units, plan_shards
 from codemill.data.textio import atomic_path, atomic_write_text
 from codemill.pipeline.recipe import Recipe, parse_recipe
 from codemill.pipeline.stats import InvariantError, Profile, StepStats, check_chain
-from codemill.pipeline.step import GlobalStep, StageContext, Step, step_class
+from codemill.pipeline.step import FinalStep, GlobalStep, StageContext, Step, step_class
 
 #: zstd, and dictionaries only for the low-cardinality columns (a dictionary of source files is wasted work).
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -96,6 +100,9 @@ class RunLayout:
         prefix = "" if stage == 0 else f"stage{stage}-"
         return self.rejected / f"{prefix}shard-{i:05d}.parquet"
 
+    def final_done(self, k: int) -> Path:
+        return self.work / "done" / f"final-{k}.json"
+
     def phase_done(self, stage: int, phase: str, task: int) -> Path:
         return self.stage_dir(stage) / "done" / f"{phase}-{task:05d}"
 
@@ -119,8 +126,8 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
     if plan_file.exists():
         plan = json.loads(plan_file.read_text())
         if plan["identity"] == identity and not overwrite:
-            for leftover in layout.root.rglob(".tmp-*"):
-                leftover.unlink(missing_ok=True)  # half-written files of the interrupted run
+            for leftover in layout.root.rglob(".tmp-*"):  # half-written files of the interrupted run
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
             return layout, plan["shards"]
         if not overwrite:
             raise RunError(
@@ -131,7 +138,7 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
         if not layout.work.exists():
             raise RunError(f"{output} is not empty and is not a codemill output folder; choose another --output")
         if overwrite or not plan_file.exists():
-            for sub in (layout.data, layout.rejected, layout.work):
+            for sub in (layout.data, layout.rejected, *_final_folders(layout), layout.work):
                 shutil.rmtree(sub, ignore_errors=True)
     layout.work.mkdir(parents=True, exist_ok=True)
     atomic_write_text(layout.work / "recipe.json", json.dumps(recipe.to_json(), indent=2))
@@ -145,23 +152,46 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
     return layout, n
 
 
+def _final_folders(layout: RunLayout) -> list[Path]:
+    """The folders that the final steps of the run already in ``layout`` write (to clear them with the run)."""
+    try:
+        recipe = parse_recipe(json.loads((layout.work / "recipe.json").read_text()), source="recipe.json")
+    except (OSError, ValueError):
+        return []
+    return [layout.root / step_class(s.step).folder for s in recipe.steps if _is_final(s.step)]  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------------------------------- the recipe
 
-_CACHE: dict[str, tuple[Recipe, list[Step], list[list[Step]]]] = {}
+_CACHE: dict[str, tuple[Recipe, list[list[Step]], list[FinalStep]]] = {}
+
+
+def _is_final(name: str) -> bool:
+    return issubclass(step_class(name), FinalStep)
 
 
 def split_stages(recipe: Recipe) -> list[list[int]]:
-    """Indices of the recipe's steps per stage: a new stage starts at each global step."""
+    """Indices of the recipe's document steps per stage: a new stage starts at each global step.
+
+    Final steps are not in any stage (see :func:`final_indices`).
+    """
     stages: list[list[int]] = [[]]
     for i, spec in enumerate(recipe.steps):
+        if _is_final(spec.step):
+            continue
         if issubclass(step_class(spec.step), GlobalStep):
             stages.append([])
         stages[-1].append(i)
     return stages
 
 
-def load_run(layout: RunLayout) -> tuple[Recipe, list[list[Step]]]:
-    """The run's recipe and its steps per stage, built and set up once per worker process and recipe."""
+def final_indices(recipe: Recipe) -> list[int]:
+    """Indices of the recipe's final steps (mix, pack), in order; the recipe puts them last."""
+    return [i for i, spec in enumerate(recipe.steps) if _is_final(spec.step)]
+
+
+def _load(layout: RunLayout) -> tuple[Recipe, list[list[Step]], list[FinalStep]]:
+    """The run's recipe, its steps per stage and its final steps, built and set up once per worker and recipe."""
     text = (layout.work / "recipe.json").read_text()
     key = f"{layout.root.resolve()}\x00{text}"
     if key not in _CACHE:
@@ -170,9 +200,21 @@ def load_run(layout: RunLayout) -> tuple[Recipe, list[list[Step]]]:
         for step in steps:
             step.setup()
         _CACHE.clear()  # a worker serves one run at a time; let the previous run's models go
-        _CACHE[key] = (recipe, steps, [[steps[j] for j in stage] for stage in split_stages(recipe)])
-    recipe, _, stages = _CACHE[key]
+        stages = [[steps[j] for j in stage] for stage in split_stages(recipe)]
+        finals = [steps[j] for j in final_indices(recipe)]
+        _CACHE[key] = (recipe, stages, finals)  # type: ignore[assignment]
+    return _CACHE[key]
+
+
+def load_run(layout: RunLayout) -> tuple[Recipe, list[list[Step]]]:
+    """The run's recipe and its document steps per stage."""
+    recipe, stages, _ = _load(layout)
     return recipe, stages
+
+
+def load_final_steps(layout: RunLayout) -> list[FinalStep]:
+    """The run's final steps, in recipe order."""
+    return _load(layout)[2]
 
 
 # ---------------------------------------------------------------------------------------- global steps
@@ -315,6 +357,41 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
     return result
 
 
+# ------------------------------------------------------------------------------------------ final steps
+
+
+def final_input(layout: RunLayout, finals: list[FinalStep], k: int) -> Path:
+    """What final step ``k`` reads: the folder of the nearest final step before it that writes documents, or data/."""
+    for step in reversed(finals[:k]):
+        if step.writes_documents:
+            return layout.root / step.folder
+    return layout.data
+
+
+def run_final(root: str, k: int) -> dict[str, Any]:
+    """Run final step ``k`` (after every stage); return its record. Skipped if done; redone whole after a kill."""
+    layout = RunLayout(Path(root))
+    marker = layout.final_done(k)
+    if marker.exists():
+        return json.loads(marker.read_text())
+    finals = load_final_steps(layout)
+    step = finals[k]
+    started = time.perf_counter()
+    try:
+        summary = step.run(final_input(layout, finals, k), layout.root / step.folder)
+    except step.errors as exc:
+        raise RunError(f"step {step.name!r} ({step.folder}/): {exc}") from exc
+    record = {
+        "step": step.name,
+        "folder": step.folder,
+        "seconds": round(time.perf_counter() - started, 3),
+        "summary": summary,
+        "section": step.section(summary),
+    }
+    atomic_write_text(marker, json.dumps(record))
+    return record
+
+
 def _count(stats: StepStats, kept: list[Document], rejected: list[Rejection]) -> None:
     kept_bytes = sum(d.nbytes for d in kept)
     rejected_bytes = sum(r.document.nbytes for r in rejected)
@@ -331,7 +408,7 @@ def _count(stats: StepStats, kept: list[Document], rejected: list[Rejection]) ->
 
 def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
     """Add up every shard's counts, check the invariants against the files on disk, write ``stats.json``."""
-    recipe, stages = load_run(layout)
+    recipe, stages, finals = _load(layout)
     chain: list[StepStats] = []
     profile = Profile()
     rejected_rows = 0
@@ -377,6 +454,7 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
             for k, steps in enumerate(stages)
             if k > 0
         },
+        "final_steps": {step.name: json.loads(layout.final_done(k).read_text()) for k, step in enumerate(finals)},
         **profile.to_json(),
     }
     atomic_write_text(layout.root / "stats.json", json.dumps(stats, indent=2))

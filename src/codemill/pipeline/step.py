@@ -3,6 +3,8 @@
 A step declares its name (the key recipes use) and a pydantic ``Params`` model (its typed, validated
 parameters). Everything else - batching, counting, timing, the rejected sink, resuming - is the runner's.
 Most steps are filters: they implement :meth:`Filter.check` for one document and the base does the rest.
+Two kinds of step see more than a batch: a :class:`GlobalStep` (dedup) sees every document before deciding
+on any, and a :class:`FinalStep` (mix, pack) turns the finished corpus into another product.
 """
 
 from __future__ import annotations
@@ -107,6 +109,34 @@ class GlobalStep(Step):
     def summary(self, ctx: StageContext) -> dict[str, Any]:
         """What the step wants in ``stats.json`` (parameters it derived, cluster counts...)."""
         return {}
+
+
+class FinalStep(Step):
+    """A step that runs once, after every stage, and turns the finished corpus into another product.
+
+    ``mix`` and ``pack`` are not judgements on documents but whole-corpus transformations with outputs of
+    their own (a mix, packed token shards), so they close a recipe instead of running per batch: the recipe
+    refuses a document step after one. A final step reads ``data/``, or the output of the nearest final
+    step before it that ``writes_documents`` (so ``mix`` then ``pack`` packs the mix), and writes into the
+    sub-folder ``folder`` of the run. The runner marks it done when :meth:`run` returns; after a kill it
+    runs it again from scratch, so :meth:`run` must replace what it finds and be deterministic.
+    """
+
+    folder: ClassVar[str]  # the sub-folder of the run it writes
+    writes_documents: ClassVar[bool] = False  # its folder holds documents that a later final step reads
+    #: Exceptions that mean bad input or options, not a bug: the runner turns them into a one-line RunError.
+    errors: ClassVar[tuple[type[Exception], ...]] = ()
+
+    def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
+        raise TypeError(f"{self.name} is a final step: the runner calls run() once, never process() per batch")
+
+    @abstractmethod
+    def run(self, inputs: Path, out_dir: Path) -> dict[str, Any]:
+        """Build the product from the documents under ``inputs`` into ``out_dir``; return its ``stats.json`` summary."""
+
+    def section(self, summary: dict[str, Any]) -> dict[str, Any] | None:
+        """The summary as a report section (``title``, ``summary``, ``warnings``, ``tables``), or None."""
+        return None
 
 
 def step_class(name: str) -> type[Step]:

@@ -208,7 +208,36 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "ladder_svg": _svg(_ladder(stats)),
         "dedup": _dedup(stats),
         "decontamination": _decontamination(stats),
+        "outputs": _outputs(stats),
     }
+
+
+def _outputs(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """The final steps' sections (mix, pack), as each step laid out its summary: title, line, warnings, tables."""
+    sections = []
+    for name, raw in _dict(stats.get("final_steps")).items():
+        section = _dict(_dict(raw).get("section"))
+        if not section:
+            continue
+        tables = [_dict(t) for t in _list(section.get("tables"))]
+        sections.append(
+            {
+                "id": str(name),
+                "title": str(section.get("title") or name),
+                "folder": str(_dict(raw).get("folder") or ""),
+                "summary": str(section.get("summary") or ""),
+                "warnings": [str(w) for w in _list(section.get("warnings"))],
+                "tables": [
+                    {
+                        "caption": str(t.get("caption") or ""),
+                        "columns": [str(c) for c in _list(t.get("columns"))],
+                        "rows": [[str(c) for c in _list(r)] for r in _list(t.get("rows"))],
+                    }
+                    for t in tables
+                ],
+            }
+        )
+    return sections
 
 
 LEVEL_NAMES = {0: "level 0: format", 1: "level 1: rules", 2: "level 2: classifier", 3: "level 3: LM scorer"}

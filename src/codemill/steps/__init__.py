@@ -5,7 +5,9 @@ from codemill.curate.dedup import Dedup
 from codemill.curate.filters.classifier import ClassifierFilter
 from codemill.curate.filters.code_removal import CodeRemoval
 from codemill.curate.filters.rules import CodeRules
+from codemill.curate.mix_step import MixStep
 from codemill.curate.overlap import SourceOverlap
+from codemill.curate.pack.step import PackStep
 from codemill.steps.basic import FormatFilter, LanguageFilter
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
     "Dedup",
     "FormatFilter",
     "LanguageFilter",
+    "MixStep",
+    "PackStep",
     "SourceOverlap",
 ]

@@ -16,7 +16,8 @@ from codemill.clikit import command_group, out
 from codemill.clikit import err as console
 from codemill.clikit import fail as _fail
 from codemill.curate.pack.fim import FimOptions
-from codemill.curate.pack.packing import PackError, PackOptions, pack_documents
+from codemill.curate.pack.packing import PackError, PackOptions
+from codemill.curate.pack.packing import pack as pack_inputs
 from codemill.curate.pack.sources import PackInputError, iter_documents
 from codemill.curate.pack.tokenizer import TokenizerError
 from codemill.curate.pack.verify import verify_pack
@@ -71,7 +72,7 @@ def pack(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     try:
-        manifest = pack_documents(iter_documents(inputs), output, options, overwrite=overwrite)  # type: ignore[arg-type]
+        manifest = pack_inputs(inputs, output, options, overwrite=overwrite)
     except (PackInputError, TokenizerError, PackError) as exc:
         _fail(str(exc))
     c = manifest["counts"]

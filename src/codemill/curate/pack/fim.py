@@ -21,9 +21,12 @@ gets the same cut in every run, on every worker, in any order, and no global ran
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from itertools import chain
+from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from codemill.curate.pack.syntax import syntax_span
@@ -104,11 +107,76 @@ class FimTokens:
         )
 
 
+def layout(
+    mode: FimMode, pre: Any, mid: Any, suf: Any, t: FimTokens, one: Callable[[int], Any] = lambda x: [x]
+) -> list:
+    """The parts of one FIM sample in order: the pieces' ids and each control id as ``one(id)``.
+
+    The one place the two layouts are written down; lists and arrays both concatenate these parts.
+    """
+    if mode == "psm":
+        return [one(t.prefix), pre, one(t.suffix), suf, one(t.middle), mid, one(t.eos)]
+    return [one(t.prefix), one(t.suffix), suf, one(t.middle), pre, mid, one(t.eos)]
+
+
 def assemble(mode: FimMode, pre: list[int], mid: list[int], suf: list[int], t: FimTokens) -> list[int]:
     """One FIM sample's ids from its separately encoded pieces, in the layout of ``mode``."""
-    if mode == "psm":
-        return [t.prefix, *pre, t.suffix, *suf, t.middle, *mid, t.eos]
-    return [t.prefix, t.suffix, *suf, t.middle, *pre, *mid, t.eos]
+    return list(chain.from_iterable(layout(mode, pre, mid, suf, t)))
+
+
+def encode_flat(
+    tokenizer: Tokenizer,
+    ids: list[str],
+    texts: list[str],
+    options: FimOptions,
+    fim: FimTokens | None,
+    langs: list[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[FimCut | None], list[str | None]]:
+    """All documents' ids as packed (plain text + eos, or a FIM sample) back to back in one uint32 array,
+    each document's length, its cut and any syntax fallback.
+
+    One array per batch, built by one ``np.concatenate`` of the pieces' arrays and the control ids, is what
+    keeps packing near the tokenizer's own speed: no per-token Python objects. ``texts`` must already be
+    normalised (``tokenizer.normalize``), so cut positions refer to the text that decoding gives back.
+    ``fim`` None means FIM is off (e.g. a tokenizer without FIM tokens). ``langs`` (codemill language
+    names) pick the grammar of syntax cuts.
+    """
+    cuts: list[FimCut | None] = []
+    fallbacks: list[str | None] = []
+    pieces: list[str] = []
+    for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
+        cut, fallback = plan_cut(doc_id, text, langs[i] if langs else "", options) if fim else (None, None)
+        cuts.append(cut)
+        fallbacks.append(fallback)
+        if cut is None:
+            pieces.append(text)
+        else:
+            pieces.extend(cut.pieces(text))
+    encoded = tokenizer.encode_arrays(pieces)
+    control: dict[int, np.ndarray] = {}
+
+    def one(token: int) -> np.ndarray:
+        if token not in control:
+            control[token] = np.array([token], dtype=np.uint32)
+        return control[token]
+
+    eos = one(tokenizer.eos_id)
+    parts: list[np.ndarray] = []
+    lengths = np.zeros(len(cuts), dtype=np.int64)
+    k = 0
+    for i, cut in enumerate(cuts):
+        if cut is None:
+            parts += (encoded[k], eos)
+            lengths[i] = len(encoded[k]) + 1
+            k += 1
+        else:
+            assert fim is not None
+            pre, mid, suf = encoded[k : k + 3]
+            parts += layout(cut.mode, pre, mid, suf, fim, one)
+            lengths[i] = len(pre) + len(mid) + len(suf) + 4
+            k += 3
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+    return flat, lengths, cuts, fallbacks
 
 
 def encode_documents(
@@ -119,36 +187,6 @@ def encode_documents(
     fim: FimTokens | None,
     langs: list[str] | None = None,
 ) -> tuple[list[list[int]], list[FimCut | None], list[str | None]]:
-    """Each document's ids as packed (plain text + eos, or a FIM sample), its cut and any syntax fallback.
-
-    ``texts`` must already be normalised (``tokenizer.normalize``), so cut positions refer to the text
-    that decoding gives back. ``fim`` None means FIM is off (e.g. a tokenizer without FIM tokens).
-    ``langs`` (codemill language names) pick the grammar of syntax cuts.
-    """
-    cuts: list[FimCut | None] = []
-    fallbacks: list[str | None] = []
-    for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
-        cut, fallback = plan_cut(doc_id, text, langs[i] if langs else "", options) if fim else (None, None)
-        cuts.append(cut)
-        fallbacks.append(fallback)
-    pieces: list[str] = []
-    for text, cut in zip(texts, cuts, strict=True):
-        if cut is None:
-            pieces.append(text)
-        else:
-            pieces.extend(cut.pieces(text))
-    encoded = tokenizer.encode_batch(pieces)
-    eos = tokenizer.eos_id
-    out: list[list[int]] = []
-    k = 0
-    for cut in cuts:
-        if cut is None:
-            tokens = encoded[k]
-            tokens.append(eos)
-            out.append(tokens)
-            k += 1
-        else:
-            assert fim is not None
-            out.append(assemble(cut.mode, encoded[k], encoded[k + 1], encoded[k + 2], fim))
-            k += 3
-    return out, cuts, fallbacks
+    """:func:`encode_flat` with each document's ids as a list (what ``verify`` compares against)."""
+    flat, lengths, cuts, fallbacks = encode_flat(tokenizer, ids, texts, options, fim, langs)
+    return [a.tolist() for a in np.split(flat, np.cumsum(lengths)[:-1])] if len(cuts) else [], cuts, fallbacks

@@ -31,18 +31,20 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from codemill.curate.pack.fim import FimOptions, FimTokens, encode_documents
+from codemill.curate.pack.fim import FimOptions, FimTokens, encode_flat
 from codemill.curate.pack.megatron import token_dtype, write_megatron
+from codemill.curate.pack.sources import iter_documents
 from codemill.curate.pack.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 from codemill.data.schema import Document
 from codemill.data.textio import atomic_write_text
+from codemill.pipeline.step import Params
 
 WINDOWS = {"file": 8192, "repo": 32768}
 SEQUENCE_DTYPE = np.dtype([("length", "<i4"), ("first_segment", "<i8"), ("n_segments", "<i4")])
@@ -50,10 +52,8 @@ SEGMENT_DTYPE = np.dtype([("seq", "<i8"), ("start", "<i4"), ("length", "<i4"), (
 FORMAT_VERSION = 1
 
 
-class PackOptions(BaseModel):
-    """How documents become sequences; every field has the Qwen2.5-Coder default."""
-
-    model_config = ConfigDict(extra="forbid")
+class PackOptions(Params):
+    """How documents become sequences (``codemill pack``, the recipe step ``pack``); Qwen2.5-Coder defaults."""
 
     level: Literal["file", "repo"] = Field(
         "file", description="file-level documents (8,192) or repository-level samples (32,768; repo.py)"
@@ -95,7 +95,9 @@ class Packer:
         self.formats = set(options.formats)
         self.pad_id = pad_id
         self.megatron_dtype = megatron_dtype
-        self.buffer = np.full((options.sequences_per_shard, self.window), pad_id, dtype=np.uint32)
+        # empty, not filled: _flush pads the tail of the last row, and rows past it are never written; a full
+        # shard buffer (64 MiB by default) would cost more to fill than a small pack takes to tokenise
+        self.buffer = np.empty((options.sequences_per_shard, self.window), dtype=np.uint32)
         self.flat = self.buffer.reshape(-1)
         self.fill = 0
         self.segments: list[tuple[int, int, int, int, int]] = []
@@ -185,6 +187,11 @@ def fim_tokens_for(tokenizer: Tokenizer, options: PackOptions) -> FimTokens | No
         raise TokenizerError(f"FIM rate {options.fim.rate} needs FIM tokens: {exc} (set the FIM rate to 0)") from exc
 
 
+def pack(inputs: list[Path], out_dir: Path, options: PackOptions | None = None, overwrite: bool = False) -> dict:
+    """Pack the documents of ``inputs`` (output folders, Parquet, JSONL) into ``out_dir``: the CLI and the step."""
+    return pack_documents(iter_documents(inputs), out_dir, options, overwrite=overwrite)
+
+
 def pack_documents(
     documents: Iterable[Document],
     out_dir: Path,
@@ -211,12 +218,10 @@ def pack_documents(
         counts["empty_skipped"] += len(batch) - len(kept)
         texts = [tokenizer.normalize(d.text) for d in kept]
         langs = [d.lang for d in kept]
-        encoded, cuts, fallbacks = encode_documents(tokenizer, [d.id for d in kept], texts, options.fim, fim, langs)
-        total = sum(map(len, encoded))
-        flat = np.fromiter(chain.from_iterable(encoded), dtype=np.uint32, count=total)
+        flat, lengths, cuts, fallbacks = encode_flat(tokenizer, [d.id for d in kept], texts, options.fim, fim, langs)
+        total = len(flat)
         offset = 0
-        for doc, ids, cut, fallback in zip(kept, encoded, cuts, fallbacks, strict=True):
-            n = len(ids)
+        for doc, n, cut, fallback in zip(kept, lengths.tolist(), cuts, fallbacks, strict=True):
             record: dict[str, Any] = {"doc": ordinal, "id": doc.id, "tokens": n, "fim": None, "cut": None}
             if cut is not None:
                 record["fim"], record["cut"] = cut.mode, [cut.start, cut.end]
