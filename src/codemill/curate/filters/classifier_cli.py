@@ -35,10 +35,16 @@ def train_cmd(
     min_count: int = 2,
     seed: int = 0,
     quantize: Annotated[bool, typer.Option(help="quantise the model (.ftz, small)")] = True,
+    labels: Annotated[
+        str | None, typer.Option(help="comma list: train on rows of these labels only (e.g. good,bad of annotate)")
+    ] = None,
 ) -> None:
     """Train a supervised fastText model (one thread, fixed seed: reproducible)."""
     try:
         examples = read_labelled(data)
+        if labels:
+            wanted = {label.strip() for label in labels.split(",") if label.strip()}
+            examples = [ex for ex in examples if ex.label in wanted]
         start = time.perf_counter()
         opts = TrainOptions(epoch, lr, word_ngrams, dim, bucket, min_count, seed, quantize)
         path = train(examples, output, opts)
@@ -67,3 +73,55 @@ def eval_cmd(
         typer.echo(json.dumps(result, indent=2))
     else:
         print_report(result)
+
+
+@app.command("annotate")
+def annotate_cmd(
+    inputs: Annotated[
+        list[Path], typer.Option("--input", "-i", help="codemill output folders, Parquet or JSONL files")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="annotated JSONL: text, nll, tokens, label")],
+    model: Annotated[str, typer.Option(help="a shipped model (smollm2, gemma3-270m) or a .gguf file")] = "smollm2",
+    sample: Annotated[int, typer.Option(min=1, help="documents the model reads")] = 500,
+    window: Annotated[int, typer.Option(min=8, help="tokens read per document")] = 256,
+    share: Annotated[float, typer.Option(help="per language: this share lowest NLL is good, highest bad")] = 1 / 3,
+    kinds: Annotated[str, typer.Option(help="comma list of document kinds to sample")] = "code",
+    seed: int = 0,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: half the cores)")] = None,
+) -> None:
+    """Level 3's teacher: a small LM scores a sample by perplexity; labels per language for `classifier train`.
+
+    Then: codemill classifier train ANNOTATED.jsonl MODEL.ftz --labels good,bad, and a recipe step
+    `classifier` with `model: MODEL.ftz` and `level: 3` scores the whole corpus at fastText speed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from codemill.clikit import err, fail
+    from codemill.curate.filters.lm_annotate import annotate, label_by_quantile, sample_documents
+    from codemill.curate.pack.sources import PackInputError, iter_documents
+    from codemill.data.textio import atomic_write_text
+    from codemill.llm import LLMError
+    from codemill.llm.perplexity import PerplexityScorer
+
+    try:
+        documents = sample_documents(iter_documents(inputs), sample, seed, [k.strip() for k in kinds.split(",")])
+        scorer = PerplexityScorer(model, window=window, n_threads=threads)
+    except (PackInputError, LLMError) as error:
+        fail(str(error))
+    if not documents:
+        fail(f"no documents of kind {kinds} in the inputs")
+    columns = (TextColumn(f"annotate ({model})"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    started = time.perf_counter()
+    with Progress(*columns, console=err, transient=True) as progress:
+        bar = progress.add_task("annotate", total=len(documents))
+        rows = label_by_quantile(
+            annotate(documents, scorer, lambda done, _: progress.update(bar, completed=done)), share
+        )
+    scorer.close()
+    atomic_write_text(output, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    counts = {label: sum(row["label"] == label for row in rows) for label in ("good", "middle", "bad")}
+    typer.echo(
+        f"annotated {len(rows)} documents in {time.perf_counter() - started:.1f}s with {scorer.identity}: "
+        + ", ".join(f"{n} {label}" for label, n in counts.items())
+        + f" -> {output}"
+    )
