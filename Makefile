@@ -58,6 +58,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/dedup_bench.py
 	$(BIN)/python bench/pack_bench.py
 	$(BIN)/python bench/sandbox_bench.py
+	$(BIN)/python bench/ladder_eval.py
+	$(BIN)/python bench/ladder_bench.py
+	$(BIN)/python bench/eval_bench.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -10,13 +10,15 @@ import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from codemill.data.sources import ReadOptions
 from codemill.pipeline.step import FinalStep, Params, Step, step_class
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ShardOptions(BaseModel):
@@ -92,6 +94,25 @@ def load_recipe(path: Path) -> Recipe:
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from exc
     return parse_recipe(data if data is not None else {}, source=str(path), node=node)
+
+
+def load_yaml_model(path: Path, model: type[ModelT]) -> ModelT:
+    """Read a YAML file into a pydantic model; every problem is reported with its file:line:column and path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except OSError as exc:
+        raise RecipeError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = [
+            f"{_where(str(path), node, e['loc'])}{_dotted(e['loc'])}: {_explain(e, model)}" for e in exc.errors()
+        ]
+        raise RecipeError(f"invalid {path.name}:\n  " + "\n  ".join(problems)) from None
 
 
 def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = None) -> Recipe:
