@@ -11,14 +11,12 @@ train``, and the recipe's ``classifier`` step at ``level: 3``).
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import xxhash
-
+from codemill.data.sampling import sample_by_id
 from codemill.data.schema import Document
 from codemill.llm.perplexity import PerplexityScorer
 
@@ -41,8 +39,8 @@ def sample_documents(
     documents: Iterable[Document], n: int, seed: int, kinds: Sequence[str] = ("code",)
 ) -> list[Document]:
     """``n`` documents of the given kinds, chosen by a seeded hash of their id: the same whatever the input order."""
-    keyed = ((xxhash.xxh64_intdigest(doc.id.encode("utf-8"), seed=seed), doc) for doc in documents if doc.kind in kinds)
-    return [doc for _, doc in heapq.nsmallest(n, keyed, key=lambda pair: pair[0])]
+    wanted = (doc for doc in documents if doc.kind in kinds)
+    return sample_by_id(wanted, n, seed, lambda doc: doc.id).get(None, [])
 
 
 def annotate(
