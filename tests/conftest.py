@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import STDLIB, copy_real_repos
+from helpers import LLAMA_N_CTX, STDLIB, copy_real_repos, free_port, served
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,18 @@ def bad_repo(tmp_path: Path) -> Path:
     (repo / ".git").mkdir()
     (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python's) on loopback with the shipped SmolLM2, as a
+    ``--model`` spec; its repeat_penalty default (1.1) is neutralised so greedy answers equal the embedded ones."""
+    from codemill.llm.models import shipped_model_path
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(shipped_model_path("smollm2")),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(LLAMA_N_CTX), "--n_threads", "1",
+    ]  # fmt: skip
+    with served(command, f"http://127.0.0.1:{port}", "/v1/models", timeout=120) as url:
+        yield f"{url}/v1?repeat_penalty=1.0"

@@ -20,6 +20,7 @@ from codemill.pipeline.recipe import parse_recipe
 from codemill.pipeline.step import Params, Step
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+LLAMA_N_CTX = 4096  # the context of the embedded model and of llama.cpp's server in the tests: the same answers
 
 #: repo name -> (folder of real code, glob of files to take). Each lands from a Debian package that
 #: `make fixtures` installs; a missing one is a failed set-up, never a skip.

@@ -7,12 +7,11 @@ Greedy decoding is deterministic, so the server must give exactly the embedded b
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import free_port, served
+from helpers import LLAMA_N_CTX
 from typer.testing import CliRunner
 
 from codemill.cli import app
@@ -23,12 +22,10 @@ from codemill.llm.models import shipped_model_path
 
 pytestmark = pytest.mark.slow
 
-N_CTX = 4096
-
 
 @pytest.fixture(scope="module")
 def smollm2() -> Iterator[LlamaCpp]:
-    backend = backend_from_spec("smollm2", n_ctx=N_CTX, threads=1)
+    backend = backend_from_spec("smollm2", n_ctx=LLAMA_N_CTX, threads=1)
     assert isinstance(backend, LlamaCpp)
     yield backend
     backend.close()
@@ -66,18 +63,6 @@ def test_gemma_base_model_assembles_and_completes(tmp_path: Path, monkeypatch: p
         assert answer.error is None and answer.completion_tokens > 0
         refused = LLM(gemma).chat("hello")
         assert refused.error is not None and "no chat template" in refused.error
-
-
-@pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
-    """llama.cpp's OpenAI-compatible server (llama-cpp-python's) on loopback with the shipped model."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(shipped_model_path("smollm2")),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX), "--n_threads", "1",
-    ]  # fmt: skip
-    with served(command, f"http://127.0.0.1:{port}", "/v1/models", timeout=120) as url:
-        yield f"{url}/v1?repeat_penalty=1.0"  # this server's default is 1.1; greedy decoding wants none
 
 
 def test_server_gives_the_embedded_backends_greedy_text(smollm2: LlamaCpp, llama_server: str) -> None:

@@ -26,18 +26,21 @@ app = command_group(
 
 
 def _add_sub_apps() -> None:
-    """Capabilities with their own modules: groups ``sandbox``, ``mix``, ``pack``, ``classifier``; ``eval``."""
+    """Capabilities with their own modules: groups ``sandbox``, ``mix``, ``pack``, ``classifier``; commands
+    ``eval``, ``synth``."""
     from codemill.curate.filters.classifier_cli import app as classifier_app
     from codemill.curate.mix_cli import app as mix_app
     from codemill.curate.pack.cli import app as pack_app
     from codemill.evaluate.cli import evaluate
     from codemill.sandbox.cli import app as sandbox_app
+    from codemill.synth.cli import synth
 
     app.add_typer(sandbox_app, name="sandbox")
     app.add_typer(mix_app, name="mix")
     app.add_typer(classifier_app, name="classifier")
     app.command("eval")(evaluate)
     app.add_typer(pack_app, name="pack")
+    app.command("synth")(synth)
 
 
 def _version(value: bool) -> None:

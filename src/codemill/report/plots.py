@@ -290,3 +290,64 @@ def s_curve_svg(bands: int, rows: int, threshold: float) -> str | None:
         return fig
 
     return svg_of(build)
+
+
+def heatmap_svg(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    title: str,
+    xlabel: str = "",
+    ylabel: str = "",
+    fmt: str = "{:.2f}",
+    center: float | None = None,
+) -> str | None:
+    """A matrix as coloured cells with each value written in its cell; None cells stay blank.
+
+    With ``center`` the colours diverge around it (symmetric limits), for values whose sign matters; without,
+    one sequential scale from the smallest value to the largest. None when the matrix has no value at all.
+    """
+    import numpy as np
+
+    if not rows or not columns:
+        return None
+    data = np.array([[np.nan if v is None else float(v) for v in row] for row in values], dtype=float)
+    if data.shape != (len(rows), len(columns)) or np.isnan(data).all():
+        return None
+    finite = data[~np.isnan(data)]
+    if center is None:
+        cmap, vmin, vmax = "viridis", float(finite.min()), float(finite.max())
+    else:
+        spread = float(np.abs(finite - center).max()) or 1.0
+        cmap, vmin, vmax = "RdBu", center - spread, center + spread
+    if vmin == vmax:
+        vmin, vmax = vmin - 1.0, vmax + 1.0
+
+    def build() -> Figure:
+        cell = 0.55
+        width = min(WIDTH_IN, 2.2 + cell * len(columns))
+        fig = Figure(figsize=(max(width, 3.5), 1.4 + cell * len(rows)), layout="constrained")
+        ax = fig.add_subplot()
+        image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        ax.set_xticks(range(len(columns)), [plot_label(c) for c in columns], rotation=45, ha="right")
+        ax.set_yticks(range(len(rows)), [plot_label(r) for r in rows])
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        colormap = image.get_cmap()
+        for i in range(len(rows)):
+            for j in range(len(columns)):
+                if np.isnan(data[i, j]):
+                    continue
+                r, g, b, _ = colormap(image.norm(data[i, j]))
+                ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7.5, color=ink)
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        if ylabel:
+            ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        return fig
+
+    return svg_of(build)

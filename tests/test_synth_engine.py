@@ -1,0 +1,212 @@
+"""codemill synth end to end: a scripted fake model (unit level), then the embedded model and llama.cpp's server.
+
+The fake answers each role the way a competent model would, so the mechanics are checked exactly: the protocol's
+transcript, memory refusing a near-repeat before it costs a solve, cross-lingual lineage, verification in the real
+sandbox, DPO pairs from a failing attempt beside a passing one, checklist weighting, resume without model calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from codemill.cli import app
+from codemill.llm import Backend, Generation, Prompt, Sampling
+from codemill.synth import agents as agents_module
+from codemill.synth.engine import SynthError, run_synth
+from codemill.synth.recipe import SynthRecipe
+
+pytestmark = pytest.mark.slow
+
+SOLUTIONS = {
+    "python": ("```python\ndef add(a, b):\n    return a + b\n```", "```python\ndef add(a, b):\n    return a - b\n```"),
+    "javascript": (
+        "```js\nfunction add(a, b) {\n  return a + b;\n}\n```",
+        "```js\nfunction add(a, b) {\n  return a - b;\n}\n```",
+    ),
+}
+TESTS = {
+    "python": "```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\n```",
+    "javascript": "```js\nconst assert = require('assert');\nassert.strictEqual(add(1, 2), 3);\n```",
+}
+
+
+class Scripted(Backend):
+    """Answers by role; the first solve of a task is right, the second wrong (a DPO pair); proposals repeat one
+    task per language and topic, so memory must refuse the repeats."""
+
+    identity = "scripted"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.solves: Counter[str] = Counter()
+
+    def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+        self.calls += 1
+        user = prompt.messages[-1].content  # type: ignore[index]
+        named = re.search(r"(?:self-contained|this|in) (python|javascript)\b", user, re.I)
+        language = named.group(1).lower() if named else "python"
+        if user.startswith("Describe the core problem idea"):
+            text = "Add two numbers and return the sum."
+        elif "Critique this" in user:
+            text = "1. Clear enough."
+        elif user.startswith("Rewrite the task fixing"):
+            text = "Task: " + user.split("Task:\n", 1)[1].split("\n\nCritique:", 1)[0]
+        elif "programming task" in user and "Topic:" in user:
+            topic = re.search(r"Topic: ([^.]+)\.", user).group(1)  # type: ignore[union-attr]
+            adapted = " (adapted)" if "shared this problem idea" in user else ""
+            text = f"Task: Write a {language} function add(a, b) returning the sum of two numbers, on {topic}{adapted}."
+        elif user.startswith("Solve this task"):
+            self.solves[user] += 1
+            text = SOLUTIONS[language][0 if self.solves[user] % 2 else 1] + "\nThis adds."
+        elif user.startswith(("Write tests", "Write a complete")):
+            text = TESTS[language]
+        else:  # the checklist judge
+            text = "\n".join(f"{p}: {8 if p != 'comments' else 2}" for p in re.findall(r"^- (\w+)", user, re.M)) or "x"
+        return Generation(text, "stop", 10, 20)
+
+
+def recipe(**budget: int) -> SynthRecipe:
+    return SynthRecipe.model_validate(
+        {
+            "agents": [{"language": "python"}, {"language": "javascript"}],
+            "memory": {"embedder": None},
+            "cross_lingual": {"rate": 0.5},
+            "steering": {"concepts": ["sums"], "difficulties": ["easy"]},
+            "checklist": {"weights": {"correctness": 3.0, "comments": 1.0}},
+            "budget": {"candidates": budget.get("candidates", 8), "round_size": budget.get("round_size", 4)},
+        }
+    )
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> list[Scripted]:
+    made: list[Scripted] = []
+
+    def fake(spec: str, **_: object) -> Scripted:
+        made.append(Scripted())
+        return made[-1]
+
+    monkeypatch.setattr(agents_module, "backend_from_spec", fake)
+    return made
+
+
+def outcomes(path: Path) -> list[dict]:
+    return [json.loads(line)["outcome"] for line in path.read_text().splitlines() if '"outcome"' in line]
+
+
+def test_protocol_memory_lineage_verification_dpo_and_checklist(tmp_path: Path, scripted: list[Scripted]) -> None:
+    summary = run_synth(recipe(), tmp_path)
+    rows = outcomes(tmp_path / "outcomes.jsonl")
+    assert summary.made == len(rows) == 8
+    own = [r for r in rows if not r["candidate"]["lineage"]]
+    derived = [r for r in rows if r["candidate"]["lineage"]]
+    # the protocol: propose, critique, revise, solve x2, test, judge, in that order, each a turn
+    first = next(r for r in own if r["refused"] is None)
+    roles = [t["role"] for t in first["candidate"]["transcript"]]
+    assert roles == ["propose", "critique-0", "revise-0", "solve-0", "solve-1", "test", "judge"]
+    # memory: the same task for the same language and topic is refused before any solve
+    refused = [r for r in rows if r["refused"]]
+    assert refused and all("minhash" in r["refused"] for r in refused)
+    assert all(not r["candidate"]["attempts"] and r["similarity"] >= 0.7 for r in refused)
+    # cross-lingual: a derived candidate names its parent, which is of another language
+    ids = {r["candidate"]["id"]: r for r in rows}
+    for r in derived:
+        parent = ids[r["candidate"]["lineage"][-1]]
+        assert parent["candidate"]["language"] != r["candidate"]["language"]
+        assert r["candidate"]["origin_language"] == parent["candidate"]["origin_language"]
+        assert r["candidate"]["transcript"][0]["role"] == "share"
+    # verification in the real sandbox: attempt 0 passes, attempt 1 fails, in both languages
+    verified = [r for r in rows if r["refused"] is None]
+    for r in verified:
+        statuses = [a["verification"]["status"] for a in r["candidate"]["attempts"]]
+        assert statuses[0] == "passed" and statuses[1] != "passed", statuses
+    # checklist: correctness 8 (weight 3) and comments 2 (weight 1) -> (24 + 2) / 4 = 6.5
+    assert {r["checklist_score"] for r in verified} == {6.5}
+    # outputs: SFT for accepted, DPO pairs chosen/rejected, metadata for every outcome
+    sft = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    dpo = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
+    assert len(sft) == summary.accepted == len(verified) and len(dpo) == len(verified)
+    assert all("a + b" in p["chosen"] and "a - b" in p["rejected"] for p in dpo)
+    assert pq.read_table(tmp_path / "metadata.parquet").num_rows == 8
+    report = (tmp_path / "report.html").read_text()
+    assert "<svg" in report and "ynergy" in report
+
+
+def test_resume_replays_finished_rounds_without_model_calls(tmp_path: Path, scripted: list[Scripted]) -> None:
+    run_synth(recipe(candidates=4, round_size=4), tmp_path)
+    first_calls = sum(b.calls for b in scripted)
+    bigger = recipe(candidates=8, round_size=4)
+    with pytest.raises(SynthError, match="another recipe"):
+        run_synth(bigger, tmp_path)
+    (tmp_path / "recipe.json").unlink()  # the same recipe with a larger budget: continue it
+    summary = run_synth(bigger, tmp_path)
+    assert summary.replayed_rounds == 1 and summary.made == 8
+    again = run_synth(bigger, tmp_path)  # everything done: replay only, no model call at all
+    assert again.replayed_rounds == 2 and again.model_calls == 0
+    assert outcomes(tmp_path / "outcomes.jsonl")[:4] == outcomes(tmp_path / "outcomes.jsonl")[:4]
+    assert sum(b.calls for b in scripted) > first_calls
+
+
+def test_recipe_errors_name_the_place(tmp_path: Path) -> None:
+    bad = tmp_path / "r.yaml"
+    bad.write_text(yaml.safe_dump({"agents": [{"language": "python", "model": "nope"}], "budget": {"candidate": 3}}))
+    result = CliRunner().invoke(app, ["synth", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "r.yaml:5:3: budget.candidate: unknown key; allowed: candidates" in result.output
+    bad.write_text(yaml.safe_dump({"agents": [{"language": "python", "model": "nope"}]}))
+    result = CliRunner().invoke(app, ["synth", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "agent python: model 'nope' is not a key of models" in result.output
+
+
+def small_model_recipe(tmp_path: Path, spec: str, embedder: str | None) -> Path:
+    path = tmp_path / "synth.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "models": {
+                    "default": {"model": spec, "max_tokens": 96, "temperature": 0.7},
+                    "judge": {"model": spec, "max_tokens": 96, "temperature": 0.0},
+                },
+                "agents": [{"language": "python", "roles": {"judge": "judge"}}],
+                "protocol": {"critique_rounds": 0, "attempts": 1},
+                "memory": {"embedder": embedder},
+                "budget": {"candidates": 2, "round_size": 2},
+            }
+        )
+    )
+    return path
+
+
+def check_small_model_run(output: Path) -> None:
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["made"] == 2 and summary["model_calls"] > 0
+    rows = outcomes(output / "outcomes.jsonl")
+    metadata = pq.read_table(output / "metadata.parquet").to_pylist()
+    sft = (output / "sft.jsonl").read_text().splitlines()
+    assert len(rows) == len(metadata) == 2 and len(sft) == summary["accepted"]
+    for row in rows:  # whatever a 135M model writes, every accepted sample passed the sandbox
+        passed = any((a["verification"] or {}).get("status") == "passed" for a in row["candidate"]["attempts"])
+        assert row["accepted"] <= passed
+    assert (output / "report.html").is_file()
+
+
+def test_synth_with_the_embedded_model(tmp_path: Path) -> None:
+    recipe_file = small_model_recipe(tmp_path, "smollm2", "smollm2")
+    result = CliRunner().invoke(app, ["synth", str(recipe_file), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    check_small_model_run(tmp_path / "out")
+
+
+def test_synth_against_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:
+    recipe_file = small_model_recipe(tmp_path, llama_server, None)
+    result = CliRunner().invoke(app, ["synth", str(recipe_file), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    check_small_model_run(tmp_path / "out")
