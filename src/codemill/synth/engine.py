@@ -183,7 +183,7 @@ class Synth:
         for draft in live:
             draft.attempts = list(verified[draft.id].attempts)
         judged = dict(zip([d.id for d in live], self._judge(live), strict=True))
-        texts = [d.instruction + "\n" + "\n".join(a.answer for a in d.attempts) for d in live]
+        texts = [d.instruction + "\n" + "\n".join(a.answer for a in d.attempts) + "\n" + d.tests for d in live]
         contaminated = dict(zip([d.id for d in live], decontaminated(texts, self.recipe.decontaminate), strict=True))
         outcomes = []
         for draft in drafts:
