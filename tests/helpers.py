@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import sysconfig
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ import httpx
 from pydantic import Field
 
 from codemill.data.schema import Document, Rejection
+from codemill.llm import Backend, Generation, Prompt, Sampling
 from codemill.pipeline.recipe import parse_recipe
 from codemill.pipeline.step import Params, Step
 
@@ -136,3 +139,53 @@ def served(command: list[str], url: str, ready_path: str, timeout: float = 60) -
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+# --- a scripted model for synthesis tests: answers each role as a competent model would ----------------------
+
+SOLUTIONS = {
+    "python": ("```python\ndef add(a, b):\n    return a + b\n```", "```python\ndef add(a, b):\n    return a - b\n```"),
+    "javascript": (
+        "```js\nfunction add(a, b) {\n  return a + b;\n}\n```",
+        "```js\nfunction add(a, b) {\n  return a - b;\n}\n```",
+    ),
+}
+TESTS = {
+    "python": "```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\n```",
+    "javascript": "```js\nconst assert = require('assert');\nassert.strictEqual(add(1, 2), 3);\n```",
+}
+
+
+class Scripted(Backend):
+    """Answers by role; the first solve of a task is right, the second wrong (a DPO pair); proposals repeat one
+    task per language and topic, so memory must refuse the repeats."""
+
+    identity = "scripted"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.solves: Counter[str] = Counter()
+
+    def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+        self.calls += 1
+        user = prompt.messages[-1].content  # type: ignore[index]
+        named = re.search(r"(?:self-contained|this|in) (python|javascript)\b", user, re.I)
+        language = named.group(1).lower() if named else "python"
+        if user.startswith("Describe the core problem idea"):
+            text = "Add two numbers and return the sum."
+        elif "Critique this" in user:
+            text = "1. Clear enough."
+        elif user.startswith("Rewrite the task fixing"):
+            text = "Task: " + user.split("Task:\n", 1)[1].split("\n\nCritique:", 1)[0]
+        elif "programming task" in user and "Topic:" in user:
+            topic = re.search(r"Topic: ([^.]+)\.", user).group(1)  # type: ignore[union-attr]
+            adapted = " (adapted)" if "shared this problem idea" in user else ""
+            text = f"Task: Write a {language} function add(a, b) returning the sum of two numbers, on {topic}{adapted}."
+        elif user.startswith("Solve this task"):
+            self.solves[user] += 1
+            text = SOLUTIONS[language][0 if self.solves[user] % 2 else 1] + "\nThis adds."
+        elif user.startswith(("Write tests", "Write a complete")):
+            text = TESTS[language]
+        else:  # the checklist judge
+            text = "\n".join(f"{p}: {8 if p != 'comments' else 2}" for p in re.findall(r"^- (\w+)", user, re.M)) or "x"
+        return Generation(text, "stop", 10, 20)

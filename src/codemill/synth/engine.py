@@ -105,13 +105,14 @@ def _finished_rounds(path: Path) -> dict[int, list[Outcome]]:
 
 
 class Synth:
-    def __init__(self, recipe: SynthRecipe, output: Path) -> None:
+    def __init__(self, recipe: SynthRecipe, output: Path, memory_dir: Path | None = None) -> None:
         self.recipe = recipe
         self.output = output
         self.cache = Cache(output / "llm-cache.sqlite")
         languages = [a.language for a in recipe.agents]
         seeds = load_seeds(recipe.seeds, languages, recipe.seed)
-        self.agents = {a.language: a for a in build_agents(recipe, self.cache, output / "memory", seeds)}
+        memory = memory_dir or output / "memory"
+        self.agents = {a.language: a for a in build_agents(recipe, self.cache, memory, seeds)}
         steering = recipe.steering
         self.steering = Steering(list(self.agents), steering.concepts, steering.difficulties, recipe.seed)
         if steering.eval_results is not None:
@@ -211,13 +212,15 @@ def run_synth(
     output: Path,
     overwrite: bool = False,
     on_round: Callable[[int, SynthSummary], None] | None = None,
+    memory_dir: Path | None = None,
 ) -> SynthSummary:
-    """Run (or resume) a synthesis into ``output``; see the module docstring."""
+    """Run (or resume) a synthesis into ``output``; see the module docstring. ``memory_dir`` keeps the agents'
+    memories elsewhere (the loop shares them across its rounds); by default ``output/memory``."""
     if not recipe.agents:
         raise SynthError("the recipe has no agents")
     _prepare(output, recipe, overwrite)
     started = time.monotonic()
-    synth = Synth(recipe, output)
+    synth = Synth(recipe, output, memory_dir)
     finished = _finished_rounds(output / "outcomes.jsonl")
     summary = SynthSummary()
     outcomes: list[Outcome] = []

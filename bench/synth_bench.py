@@ -1,0 +1,99 @@
+"""Synthesis benchmark: for a fixed budget, accepted samples per hour, acceptance rate and diversity, memory on/off.
+
+Two runs of ``codemill synth`` with the same recipe and budget (default: the shipped recipe, the embedded SmolLM2
+for every role, ``--candidates`` candidates), one with the agents' memory and one without. Diversity is the
+distribution of pairwise similarity between the instructions made (exact Jaccard of normalised word 3-grams, the
+same shingles the memory uses): a memory that works lowers the high tail. Writes ``bench/results/synth.json``.
+
+Usage: ``python bench/synth_bench.py [--candidates 12] [--recipe configs/synth.yaml]``. A 135M model passes few
+samples: acceptance numbers say what the machinery keeps, not what a real teacher would reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from codemill.synth.engine import run_synth
+from codemill.synth.memory import normalise
+from codemill.synth.recipe import load_synth_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "synth.json"
+
+
+def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    words = normalise(text).split()
+    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
+def diversity(instructions: list[str]) -> dict[str, float]:
+    sets = [shingles(t) for t in instructions if t.strip()]
+    pairs = [len(a & b) / len(a | b) for a, b in itertools.combinations(sets, 2) if a | b]
+    if not pairs:
+        return {"pairs": 0}
+    values = np.asarray(pairs)
+    return {
+        "pairs": len(pairs),
+        "mean": round(float(values.mean()), 4),
+        "p50": round(float(np.percentile(values, 50)), 4),
+        "p90": round(float(np.percentile(values, 90)), 4),
+        "max": round(float(values.max()), 4),
+        "share_at_or_above_0.7": round(float((values >= 0.7).mean()), 4),
+    }
+
+
+def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
+    recipe = load_synth_recipe(recipe_path)
+    data = recipe.model_dump(mode="json")
+    data["memory"]["enabled"] = memory
+    data["budget"]["candidates"] = candidates
+    recipe = type(recipe).model_validate(data)
+    with tempfile.TemporaryDirectory(prefix="synth-bench-") as tmp:
+        started = time.monotonic()
+        summary = run_synth(recipe, Path(tmp))
+        seconds = time.monotonic() - started
+        rows = [json.loads(line) for line in (Path(tmp) / "outcomes.jsonl").read_text().splitlines()]
+    instructions = [r["outcome"]["candidate"]["instruction"] for r in rows if "outcome" in r]
+    return {
+        "memory": memory,
+        "seconds": round(seconds, 1),
+        "made": summary.made,
+        "refused_by_memory": summary.refused,
+        "passed": summary.passed,
+        "accepted": summary.accepted,
+        "acceptance_rate": round(summary.accepted / summary.made, 4) if summary.made else 0.0,
+        "accepted_per_hour": round(3600 * summary.accepted / seconds, 2),
+        "model_calls": summary.model_calls,
+        "completion_tokens": summary.completion_tokens,
+        "diversity_of_instructions": diversity(instructions),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", type=Path, default=ROOT / "configs" / "synth.yaml")
+    parser.add_argument("--candidates", type=int, default=12)
+    args = parser.parse_args()
+    results = {"date": datetime.date.today().isoformat(), "recipe": str(args.recipe.relative_to(ROOT))}
+    for memory in (True, False):
+        measured = run(args.recipe, args.candidates, memory)
+        results["memory_on" if memory else "memory_off"] = measured
+        d = measured["diversity_of_instructions"]
+        print(
+            f"memory {'on ' if memory else 'off'}: {measured['made']} made, {measured['refused_by_memory']} refused, "
+            f"{measured['accepted']} accepted ({measured['acceptance_rate']:.0%}), {measured['accepted_per_hour']}/h, "
+            f"similarity mean {d.get('mean')} p90 {d.get('p90')} max {d.get('max')}, {measured['seconds']} s"
+        )
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
