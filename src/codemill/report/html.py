@@ -12,6 +12,7 @@ import functools
 import os
 import pathlib
 import tempfile
+from collections import Counter
 from typing import Any
 
 import jinja2
@@ -100,15 +101,22 @@ def _totals(stats: dict[str, Any]) -> list[dict[str, str]]:
 def _steps(stats: dict[str, Any]) -> list[dict[str, Any]]:
     steps = []
     examples = _dict(stats.get("rejection_examples"))
-    for i, raw in enumerate(_list(stats.get("steps"))):
+    raw_steps = _list(stats.get("steps"))
+    # A recipe may use one step several times (the text-code cascade's four classifiers): number those, so the
+    # table and the funnel tell the stages apart.
+    names = Counter(str(_dict(raw).get("name") or "") for raw in raw_steps)
+    seen: Counter[str] = Counter()
+    for i, raw in enumerate(raw_steps):
         step = _dict(raw)
+        name = str(step.get("name") or f"step {i + 1}")
+        seen[name] += 1
         n_in, kept, rejected = _int(step.get("in")), _int(step.get("kept")), _int(step.get("rejected"))
         bytes_in, bytes_kept = _int(step.get("bytes_in")), _int(step.get("bytes_kept"))
         reasons = _sorted_counts(_dict(step.get("reasons")))
         unexplained = rejected - sum(n for _, n in reasons)
         steps.append(
             {
-                "name": str(step.get("name") or f"step {i + 1}"),
+                "name": f"{name} #{seen[name]}" if names[name] > 1 else name,
                 "in": _num(n_in),
                 "kept": _num(kept),
                 "kept_n": kept,

@@ -4,6 +4,9 @@ A model is a supervised fastText file (``.ftz``, quantised) trained from labelle
 with :func:`train`; :func:`evaluate` gives precision, recall and F1 per label. Texts are turned into one line of
 tokens by :func:`features`: words and punctuation as written, plus a token per line for its length (log2
 bucket) and indentation, so layout (minified, data-like, generated tables) is visible to a bag of n-grams.
+Two other views (``VIEWS``) serve the text-code grounding cascade: ``words`` (lower-cased words only: topic
+without layout) and ``code`` (line shapes with ordinary words hidden: layout without topic). A model is read with
+the view it was trained on (``view`` in :class:`TrainOptions`, the step and :class:`Classifier`).
 
 The ``classifier`` step writes ``scores[<score name>]`` = the probability of the positive label and raises
 ``quality`` to its level (2 by default) when that probability reaches the threshold; ``mode: soft`` only scores.
@@ -18,7 +21,7 @@ import os
 import random
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -57,6 +60,52 @@ def features(text: str, max_chars: int = MAX_CHARS) -> str:
     return " ".join(out)
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+_IDENT = re.compile(r"^(?:[A-Za-z]+_\w*|_\w+|[a-z]+[A-Z]\w*|\w*\d\w*)$")
+
+
+def word_features(text: str, max_chars: int = MAX_CHARS) -> str:
+    """Lower-cased words only (no digits, punctuation or layout): what a document is about, not how it looks.
+
+    The text-code cascade's first, coarse stage reads this view, so that it recalls technical prose whatever
+    its layout (a man page rendered to text, a README without code blocks)."""
+    return " ".join(w.lower() for w in _WORD.findall(text[:max_chars]))
+
+
+def code_features(text: str, max_chars: int = MAX_CHARS) -> str:
+    """Each line's shape, with ordinary words hidden: where code sits in a document, not what it is about.
+
+    Per line: its length and indentation tokens, its first word as written (keywords: ``def``, ``import``,
+    ``return``...), punctuation as written, identifier-like words (snake_case, camelCase, with digits) as
+    ``<id>``, and each run of ordinary words as one ``<w>``. The cascade's third stage reads this view, so a
+    document must look like text interleaved with code, not only use code's vocabulary."""
+    out: list[str] = []
+    for line in text[:max_chars].split("\n"):
+        stripped = line.lstrip()
+        if not stripped:
+            out.append("<blank>")
+            continue
+        out.append(f"<len{int(math.log2(len(line)))}>")
+        indent = len(line) - len(stripped)
+        if indent:
+            out.append(f"<ind{min(indent, 16)}>")
+        tokens = _TOKEN.findall(stripped)[:MAX_LINE_TOKENS]
+        for i, tok in enumerate(tokens):
+            if i == 0 or (not tok[0].isalnum() and tok[0] != "_"):
+                out.append(tok)
+            elif _IDENT.match(tok):
+                out.append("<id>")
+            elif out[-1] != "<w>":
+                out.append("<w>")
+        out.append("<nl>")
+    return " ".join(out)
+
+
+#: the views of a text a model can be trained on and read with (``view`` in :class:`TrainOptions` and the step)
+VIEWS: dict[str, Callable[[str], str]] = {"full": features, "words": word_features, "code": code_features}
+View = Literal["full", "words", "code"]
+
+
 def _fasttext() -> Any:
     try:
         import fasttext
@@ -89,8 +138,11 @@ def resolve_model(model: str | os.PathLike[str]) -> Path:
 class Classifier:
     """A loaded fastText model: probabilities of one label for many texts."""
 
-    def __init__(self, model: str | os.PathLike[str]) -> None:
+    def __init__(self, model: str | os.PathLike[str], view: View = "full") -> None:
+        if view not in VIEWS:
+            raise ClassifierError(f"unknown view {view!r}: one of {sorted(VIEWS)}")
         self.path = resolve_model(model)
+        self.view = view
         try:
             self.model = _fasttext().load_model(str(self.path))
         except ValueError as exc:
@@ -103,7 +155,7 @@ class Classifier:
             raise ClassifierError(f"label {label!r} is not one of the model's labels {self.labels} ({self.path})")
         if not texts:
             return []
-        names, probs = self.model.predict([features(t) for t in texts], k=-1, threshold=0.0)
+        names, probs = self.model.predict([VIEWS[self.view](t) for t in texts], k=-1, threshold=0.0)
         want = LABEL_PREFIX + label
         return [
             next((float(p) for n, p in zip(ns, ps, strict=True) if n == want), 0.0)
@@ -114,7 +166,7 @@ class Classifier:
         """The most likely label of each text."""
         if not texts:
             return []
-        names, _ = self.model.predict([features(t) for t in texts], k=1)
+        names, _ = self.model.predict([VIEWS[self.view](t) for t in texts], k=1)
         return [ns[0].removeprefix(LABEL_PREFIX) for ns in names]
 
 
@@ -169,6 +221,7 @@ class TrainOptions:
     seed: int = 0
     quantize: bool = True
     cutoff: int = 50_000  # features kept by quantisation
+    view: View = "full"  # which view of a text the model reads (VIEWS); the step must be given the same one
 
 
 def train(examples: Sequence[Example], output: str | os.PathLike[str], options: TrainOptions = TrainOptions()) -> Path:
@@ -187,7 +240,7 @@ def train(examples: Sequence[Example], output: str | os.PathLike[str], options: 
         data = Path(tmp) / "train.txt"
         with data.open("w", encoding="utf-8") as f:
             for i in order:
-                f.write(f"{LABEL_PREFIX}{examples[i].label} {features(examples[i].text)}\n")
+                f.write(f"{LABEL_PREFIX}{examples[i].label} {VIEWS[options.view](examples[i].text)}\n")
         model = ft.train_supervised(
             input=str(data),
             epoch=options.epoch,
@@ -208,9 +261,11 @@ def train(examples: Sequence[Example], output: str | os.PathLike[str], options: 
     return output
 
 
-def evaluate(model: Classifier | str | os.PathLike[str], examples: Sequence[Example]) -> dict[str, Any]:
+def evaluate(
+    model: Classifier | str | os.PathLike[str], examples: Sequence[Example], view: View = "full"
+) -> dict[str, Any]:
     """Precision, recall, F1 and support per label (the predicted label is the most likely one), and accuracy."""
-    clf = model if isinstance(model, Classifier) else Classifier(model)
+    clf = model if isinstance(model, Classifier) else Classifier(model, view)
     predicted = clf.predict([ex.text for ex in examples])
     labels = sorted({ex.label for ex in examples} | set(predicted))
     per_label: dict[str, dict[str, float]] = {}
@@ -241,6 +296,7 @@ class ClassifierParams(Params):
     threshold: float = Field(0.5, ge=0, le=1, description="documents with P(positive) >= threshold pass")
     mode: Literal["hard", "soft"] = Field("hard", description="hard: reject below the threshold; soft: only score")
     level: int = Field(2, ge=0, description="the quality level a passing document reaches")
+    view: View = Field("full", description="the view of the text the model was trained on: full, words or code")
     score_name: str | None = Field(None, description="key in scores; default: the model's name")
     kinds: list[str] | None = Field(
         default_factory=lambda: ["code"], description="document kinds judged; others pass untouched; null: all"
@@ -269,7 +325,7 @@ class ClassifierFilter(Filter):
 
     def setup(self) -> None:
         if self._clf is None:
-            clf = Classifier(self.p.model)
+            clf = Classifier(self.p.model, self.p.view)
             if self.p.positive not in clf.labels:
                 raise ClassifierError(
                     f"label {self.p.positive!r} is not one of the model's labels {clf.labels} ({clf.path})"
