@@ -13,7 +13,7 @@ FIXTURE_STAMP    := /usr/share/gocode/src/github.com/spf13/cobra/command.go
 # llama.cpp without its multimodal library (codemill runs text models only): 140 build steps instead of 193.
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: run test venv fixtures toolchains lint bench clean
+.PHONY: run test setup venv fixtures toolchains lint bench clean
 
 venv: $(STAMP)
 
@@ -33,8 +33,13 @@ $(FIXTURE_STAMP):
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(FIXTURE_PACKAGES) >/dev/null
 
 # The sandbox's compilers and interpreters (Debian packages, npm) and bubblewrap; idempotent, ~2 min when new.
-toolchains:
+# After the fixtures: both use apt, which takes one dpkg lock.
+toolchains: $(FIXTURE_STAMP)
 	bash scripts/install_toolchains.sh
+
+# Everything the tests need; the venv (llama.cpp compiles for ~10 min the first time) builds while apt installs.
+setup:
+	$(MAKE) -j2 $(STAMP) toolchains
 
 # The main job: real code, text and math from this machine -> curated -> mixed 7:2:1 -> tokenised, packed shards.
 run: $(STAMP)
@@ -45,7 +50,7 @@ run: $(STAMP)
 	@echo "report: $(OUT)/curated/report.html"
 	@echo "mix: $(OUT)/curated/mix  packed shards: $(OUT)/curated/packed"
 
-test: $(STAMP) fixtures toolchains
+test: setup
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
