@@ -27,13 +27,15 @@ app = command_group(
 
 def _add_sub_apps() -> None:
     """Capabilities with their own modules: groups ``sandbox``, ``mix``, ``pack``, ``classifier``; commands
-    ``eval``, ``synth``."""
+    ``eval``, ``synth``, ``loop``, ``train``."""
     from codemill.curate.filters.classifier_cli import app as classifier_app
     from codemill.curate.mix_cli import app as mix_app
     from codemill.curate.pack.cli import app as pack_app
     from codemill.evaluate.cli import evaluate
+    from codemill.loop.cli import loop
     from codemill.sandbox.cli import app as sandbox_app
     from codemill.synth.cli import synth
+    from codemill.train.cli import train
 
     app.add_typer(sandbox_app, name="sandbox")
     app.add_typer(mix_app, name="mix")
@@ -41,6 +43,8 @@ def _add_sub_apps() -> None:
     app.command("eval")(evaluate)
     app.add_typer(pack_app, name="pack")
     app.command("synth")(synth)
+    app.command("loop")(loop)
+    app.command("train")(train)
 
 
 def _version(value: bool) -> None:

