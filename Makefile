@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ladder_eval.py
 	$(BIN)/python bench/ladder_bench.py
 	$(BIN)/python bench/eval_bench.py
+	$(BIN)/python bench/synth_bench.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

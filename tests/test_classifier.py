@@ -148,3 +148,16 @@ def test_in_a_run_the_invariant_holds_hard_and_soft(tmp_path: Path) -> None:
     kept = pq.read_table(sorted((tmp_path / "h" / "data").glob("*.parquet"))).to_pylist()
     assert {row["quality"] for row in kept} == {2}
     assert all(dict(row["scores"])["code_quality"] >= 0.5 for row in kept)
+
+
+def test_a_failed_soft_level_stops_the_climb() -> None:
+    from codemill.curate.filters.ladder import fail_level, pass_level
+
+    doc = Document("d", "x")
+    pass_level(doc, 1)
+    fail_level(doc, 2)
+    pass_level(doc, 3)  # passing a deeper level does not lift a document past the level it failed
+    assert doc.quality == 1 and doc.meta["ladder_failed"] == 2
+    skipped = Document("s", "x")
+    pass_level(skipped, 2)  # a level the recipe did not run is no obstacle
+    assert skipped.quality == 2

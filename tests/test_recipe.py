@@ -22,6 +22,7 @@ def test_default_recipe_is_valid_and_is_the_repo_config() -> None:
         "languages",
         "code_rules",
         "classifier",
+        "classifier",
         "code_removal",
         "dedup",
         "decontaminate",

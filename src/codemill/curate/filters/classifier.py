@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from codemill.curate.filters.ladder import fail_level, pass_level
 from codemill.data.schema import Document, Rejection
 from codemill.pipeline.step import Filter, Params
 
@@ -348,9 +349,10 @@ class ClassifierFilter(Filter):
     def _decide(self, doc: Document, prob: float) -> tuple[str, str] | None:
         doc.scores[self.score_name] = prob
         if prob >= self.p.threshold:
-            doc.quality = max(doc.quality, self.p.level)
+            pass_level(doc, self.p.level)
             return None
         if self.p.mode == "soft":
+            fail_level(doc, self.p.level)
             return None
         return f"low_{self.score_name}", f"P({self.p.positive}) {prob:.3f} < {self.p.threshold} ({self.score_name})"
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from codemill.curate.filters.ladder import fail_level, pass_level
 from codemill.curate.filters.signals import Signals, measure
 from codemill.data.languages import language_by_name
 from codemill.data.schema import Document
@@ -114,10 +115,11 @@ class CodeRules(Filter):
         fired = self.fired(doc)
         doc.scores["rules"] = 0.0 if fired else 1.0
         if not fired:
-            doc.quality = max(doc.quality, LEVEL)
+            pass_level(doc, LEVEL)
             return None
         if self.p.mode == "soft":
             doc.meta["rules_fired"] = [name for name, _ in fired]
+            fail_level(doc, LEVEL)
             return None
         return fired[0][0], "; ".join(detail for _, detail in fired)
 
