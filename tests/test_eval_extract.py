@@ -101,3 +101,18 @@ def test_fim_first_line_and_edit_similarity() -> None:
     assert edit_similarity("abc", "abc") == 100.0
     assert edit_similarity("abcd", "abce") == 75.0  # LCS 3: 2*3/8
     assert edit_similarity("", "x") == 0.0
+
+
+def test_extraction_on_real_small_model_answers() -> None:
+    """Answers SmolLM2-135M-Instruct really gave (fenced code then prose; one cut off mid-fence at max_tokens)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "smollm2_humaneval_answers.jsonl").open()]
+    assert {row["finish_reason"] for row in rows} == {"stop", "length"}
+    for row in rows:
+        code = extract_code(row["solution"], "python")
+        assert code.startswith("def ") and "```" not in code
+        assert "This function" not in code  # the prose after the fence is gone
+        if row["finish_reason"] == "length":  # no closing fence: the block runs to the end of the answer
+            assert row["solution"].rstrip().endswith(code.rstrip()[-20:])
