@@ -47,7 +47,6 @@ run: $(STAMP)
 	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus/repos \
 	  --input $(OUT)/sample-corpus/text.jsonl.zst --input $(OUT)/sample-corpus/math.jsonl.zst \
 	  --output $(OUT)/curated --overwrite
-	@echo "report: $(OUT)/curated/report.html"
 	@echo "mix: $(OUT)/curated/mix  packed shards: $(OUT)/curated/packed"
 
 test: setup
