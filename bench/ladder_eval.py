@@ -253,9 +253,10 @@ class Verdicts:
 
 
 def configured_levels(recipe: Recipe) -> tuple[CodeRules, list[ClassifierFilter]]:
-    """The recipe's ``code_rules`` step and its ``classifier`` steps, with their parameters."""
+    """The recipe's ``code_rules`` step and its level-2 ``classifier`` steps, with their parameters (level 3 is
+    judged against its teacher's labels by scripts/train_lm_quality.py, not against these source labels)."""
     rules = [s.build() for s in recipe.steps if s.step == "code_rules"]
-    classifiers = [s.build() for s in recipe.steps if s.step == "classifier"]
+    classifiers = [s.build() for s in recipe.steps if s.step == "classifier" and s.params.level == 2]
     if len(rules) != 1 or not classifiers:
         raise SystemExit(f"{RECIPE}: expected one code_rules step and at least one classifier step")
     return rules[0], classifiers  # type: ignore[return-value]

@@ -104,9 +104,11 @@ def test_completions_file_round_trip_with_samples(tmp_path: Path) -> None:
     assert sorted({r["sample"] for r in records if r["task_id"] == "HumanEval/53"}) == list(range(10))
 
 
-def test_cli_refuses_model_and_unknown_benchmarks(tmp_path: Path) -> None:
+def test_cli_refuses_bad_models_and_unknown_benchmarks(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["--benchmark", "humaneval", "--model", "gguf:x"])
-    assert result.exit_code == 2 and "model backends are not built yet; use --completions" in result.output
+    assert result.exit_code == 2 and "model 'gguf:x': not understood" in result.output
+    result = runner.invoke(app, ["--benchmark", "humaneval", "--model", "smollm2", "--completions", "x.jsonl"])
+    assert result.exit_code == 2 and "exactly one of --model" in result.output
     result = runner.invoke(app, ["--benchmark", "nope", "--solutions", "canonical"])
     assert result.exit_code == 2 and "unknown benchmark" in result.output
