@@ -24,6 +24,14 @@ MAX_FAILURES = 200  # per benchmark: enough to see the patterns, small enough to
 CODE_EXCERPT = 4000
 
 
+def _why(record: dict[str, Any]) -> str:
+    """The sandbox's message plus the last line of stderr (``SyntaxError: …``, ``AssertionError``), which is
+    what explains most failures at a glance."""
+    message = str(record.get("message", ""))
+    last = next((line.strip() for line in reversed(str(record.get("stderr", "")).splitlines()) if line.strip()), "")
+    return (f"{message}: {last}" if last and last not in message else message)[:500]
+
+
 def _failures(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     by_benchmark: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
@@ -34,7 +42,7 @@ def _failures(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                     "task_id": record["task_id"],
                     "sample": record.get("sample", 0),
                     "status": record.get("status", ""),
-                    "message": str(record.get("message", ""))[:500],
+                    "message": _why(record),
                     "stderr": str(record.get("stderr", ""))[-1500:],
                     "code": code if len(code) <= CODE_EXCERPT else code[:CODE_EXCERPT] + "\n…",
                 }
