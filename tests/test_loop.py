@@ -93,5 +93,5 @@ def test_two_rounds_end_to_end_and_resume(tmp_path: Path, monkeypatch: pytest.Mo
     }
     again = run_loop(recipe, 2, output)  # everything finished: nothing is trained, evaluated or asked again
     assert [r["model"] for r in again.rounds] == [r["model"] for r in result.rounds]
-    assert again.rounds[2]["synth"]["model_calls"] == 0
+    assert again.rounds[2]["synth"]["calls_this_run"] == 0
     assert {p: p.stat().st_mtime_ns for p in written} == written

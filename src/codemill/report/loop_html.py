@@ -29,7 +29,7 @@ def _cost(entry: dict[str, Any]) -> dict[str, str]:
         "eval": f"{usage.get('calls', 0)} calls, {usage.get('completion_tokens', 0)} tokens, "
         f"{usage.get('seconds', 0):.0f} s",
         "synth": f"{synth.get('model_calls', 0)} calls, {synth.get('completion_tokens', 0)} tokens, "
-        f"{synth.get('seconds', 0):.0f} s"
+        f"{synth.get('model_seconds', 0):.0f} s of model time"
         if synth
         else "-",
         "train": (train.get("skipped") or f"{train.get('rows', 0)} samples, {train.get('seconds', 0):.0f} s")

@@ -369,6 +369,8 @@ def curve_svg(
                 xs, ys = zip(*points, strict=True)
                 ax.plot(xs, ys, marker="o", color=PALETTE[i % len(PALETTE)], label=plot_label(name))
         ax.set_xticks(list(x))
+        top = max((v for values in series.values() for v in values if v is not None), default=0.0)
+        ax.set_ylim(0, max(5.0, min(100.0, top * 1.15)))  # a score is never negative; a flat 0 stays visible
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")

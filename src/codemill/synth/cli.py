@@ -70,8 +70,9 @@ def synth(
     out.print(
         f"{summary.made} candidates in {summary.rounds} rounds ({summary.replayed_rounds} replayed): "
         f"{summary.refused} refused by memory, {summary.passed} passed the sandbox, {summary.accepted} accepted, "
-        f"{summary.decontaminated} decontaminated; {summary.model_calls} model calls, {summary.cache_hits} cached, "
-        f"{summary.completion_tokens} tokens",
+        f"{summary.decontaminated} decontaminated; {summary.model_calls} model calls, "
+        f"{summary.completion_tokens} tokens "
+        f"({summary.calls_this_run} calls in this run, {summary.cache_hits} answers from the cache)",
         soft_wrap=True,
     )
     out.print(f"report: {output / 'report.html'}", soft_wrap=True)

@@ -53,8 +53,12 @@ class SynthSummary:
     decontaminated: int = 0
     replayed_rounds: int = 0
     model_calls: int = 0
-    cache_hits: int = 0
+    """Model calls the outcomes cost when they were made (from their transcripts: a resumed run still counts them)."""
     completion_tokens: int = 0
+    model_seconds: float = 0.0
+    calls_this_run: int = 0
+    """Calls this very run made (0 when everything was replayed or served by the cache)."""
+    cache_hits: int = 0
     seconds: float = 0.0
     stopped_by: str = "candidates"
     per_language: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -65,6 +69,11 @@ class SynthSummary:
         self.passed += outcome.passed
         self.accepted += outcome.accepted
         self.decontaminated += outcome.decontaminated is not None
+        for turn in outcome.candidate.transcript:
+            if not turn.cached:
+                self.model_calls += 1
+                self.completion_tokens += turn.completion_tokens
+                self.model_seconds = round(self.model_seconds + turn.seconds, 3)
         cell = self.per_language.setdefault(outcome.candidate.language, {"made": 0, "accepted": 0})
         cell["made"] += 1
         cell["accepted"] += outcome.accepted
@@ -254,9 +263,8 @@ def run_synth(
             if on_round is not None:
                 on_round(round_, summary)
     for llm in synth.llms():
-        summary.model_calls += llm.usage.calls
+        summary.calls_this_run += llm.usage.calls
         summary.cache_hits += llm.usage.cache_hits
-        summary.completion_tokens += llm.usage.completion_tokens
         llm.backend.close()
     synth.cache.close()
     matrix = synergy_matrix(outcomes, list(synth.agents))
