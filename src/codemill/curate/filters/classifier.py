@@ -48,17 +48,25 @@ def features(text: str, max_chars: int = MAX_CHARS) -> str:
     """One line of space-separated tokens for fastText: per line, its length and indentation tokens, then words."""
     out: list[str] = []
     for line in text[:max_chars].split("\n"):
-        stripped = line.lstrip()
-        if not stripped:
-            out.append("<blank>")
-            continue
-        out.append(f"<len{int(math.log2(len(line)))}>")
-        indent = len(line) - len(stripped)
-        if indent:
-            out.append(f"<ind{min(indent, 16)}>")
-        out.extend(_TOKEN.findall(stripped)[:MAX_LINE_TOKENS])
-        out.append("<nl>")
+        stripped = _layout(line, out)
+        if stripped:
+            out.extend(_TOKEN.findall(stripped)[:MAX_LINE_TOKENS])
+            out.append("<nl>")
     return " ".join(out)
+
+
+def _layout(line: str, out: list[str]) -> str:
+    """Append a line's layout tokens (``<blank>``, or its length and indentation) to ``out``; return the line
+    without its indentation ("" for a blank line)."""
+    stripped = line.lstrip()
+    if not stripped:
+        out.append("<blank>")
+        return ""
+    out.append(f"<len{int(math.log2(len(line)))}>")
+    indent = len(line) - len(stripped)
+    if indent:
+        out.append(f"<ind{min(indent, 16)}>")
+    return stripped
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
@@ -82,14 +90,9 @@ def code_features(text: str, max_chars: int = MAX_CHARS) -> str:
     document must look like text interleaved with code, not only use code's vocabulary."""
     out: list[str] = []
     for line in text[:max_chars].split("\n"):
-        stripped = line.lstrip()
+        stripped = _layout(line, out)
         if not stripped:
-            out.append("<blank>")
             continue
-        out.append(f"<len{int(math.log2(len(line)))}>")
-        indent = len(line) - len(stripped)
-        if indent:
-            out.append(f"<ind{min(indent, 16)}>")
         tokens = _TOKEN.findall(stripped)[:MAX_LINE_TOKENS]
         for i, tok in enumerate(tokens):
             if i == 0 or (not tok[0].isalnum() and tok[0] != "_"):
