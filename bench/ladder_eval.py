@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import platform
+import sysconfig
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -252,6 +253,16 @@ class Verdicts:
     rejected_by: dict[str, bool]  # level name -> rejected
 
 
+def shown_path(path: Path) -> str:
+    """A path as it may be written down: Python's own folders by name (``<stdlib>/json/decoder.py``), so the
+    results carry no home folder of the machine that measured them; Debian's /usr paths are the same everywhere."""
+    roots = (("<site-packages>", sysconfig.get_paths()["purelib"]), ("<stdlib>", sysconfig.get_paths()["stdlib"]))
+    for name, root in roots:
+        if path.is_relative_to(root):
+            return f"{name}/{path.relative_to(root)}"
+    return str(path)
+
+
 def configured_levels(recipe: Recipe) -> tuple[CodeRules, list[ClassifierFilter]]:
     """The recipe's ``code_rules`` step and its level-2 ``classifier`` steps, with their parameters (level 3 is
     judged against its teacher's labels by scripts/train_lm_quality.py, not against these source labels)."""
@@ -317,7 +328,7 @@ def report(files: Sequence[LabelledFile], verdicts: Sequence[Verdicts], show: in
 
     def example(f: LabelledFile, v: Verdicts) -> dict[str, Any]:
         return {
-            "path": str(f.path),
+            "path": shown_path(f.path),
             "source": f.source,
             "lang": f.lang,
             "rules": [detail for _, detail in v.fired][:3],
