@@ -15,7 +15,7 @@ from pathlib import Path
 
 from codemill.llm.schema import LLMError
 
-__all__ = ["SHIPPED", "ShippedModel", "cache_dir", "shipped_model_path"]
+__all__ = ["SHIPPED", "ShippedModel", "cache_dir", "gguf_path", "shipped_model_path"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,11 @@ def shipped_model_path(name: str) -> Path:
         assemble(str(partial))
         partial.replace(target)
     return target
+
+
+def gguf_path(model: str) -> Path:
+    """A shipped model's name or a ``.gguf`` path → the GGUF file; an :class:`LLMError` when there is none."""
+    path = shipped_model_path(model) if model in SHIPPED else Path(model).expanduser()
+    if not path.is_file():
+        raise LLMError(f"{path}: no such GGUF file (shipped models: {', '.join(SHIPPED)})")
+    return path

@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from codemill.llm.llamacpp import default_threads, file_fingerprint
-from codemill.llm.models import SHIPPED, shipped_model_path
-from codemill.llm.schema import LLMError
+from codemill.llm.models import gguf_path
 
 __all__ = ["Perplexity", "PerplexityScorer"]
 
@@ -37,10 +35,7 @@ class Perplexity:
 
 class PerplexityScorer:
     def __init__(self, model: str = "smollm2", window: int = 512, n_threads: int | None = None) -> None:
-        path = shipped_model_path(model) if model in SHIPPED else Path(model).expanduser()
-        if not path.is_file():
-            raise LLMError(f"{path}: no such GGUF file")
-        self.path = path
+        self.path = path = gguf_path(model)
         self.window = window
         self.n_threads = n_threads or default_threads()
         self.identity = f"llama.cpp:{file_fingerprint(path)}:window={window}"

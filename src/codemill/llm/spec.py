@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from pathlib import Path
 
 from codemill.llm.backend import Backend
-from codemill.llm.models import SHIPPED, shipped_model_path
+from codemill.llm.models import SHIPPED, gguf_path
 from codemill.llm.schema import LLMError
 
 __all__ = ["DEFAULT_MODEL", "SPEC_HELP", "backend_from_spec"]
@@ -55,12 +54,8 @@ def backend_from_spec(
         from codemill.llm.transformers_backend import Transformers
 
         return Transformers(spec.removeprefix("hf:"), n_ctx=n_ctx, threads=threads)
-    if spec in SHIPPED:
-        path = shipped_model_path(spec)
-    elif spec.endswith(".gguf"):
-        path = Path(spec).expanduser()
-    else:
+    if spec not in SHIPPED and not spec.endswith(".gguf"):
         raise LLMError(f"model {spec!r}: not understood. {SPEC_HELP}")
     from codemill.llm.llamacpp import LlamaCpp
 
-    return LlamaCpp(path, n_ctx=n_ctx, n_threads=threads)
+    return LlamaCpp(gguf_path(spec), n_ctx=n_ctx, n_threads=threads)

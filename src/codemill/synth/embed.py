@@ -16,13 +16,12 @@ Each text is embedded in its own decode: llama.cpp's batched decode gives a text
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from codemill.llm.llamacpp import default_threads, file_fingerprint
-from codemill.llm.models import shipped_model_path
+from codemill.llm.models import gguf_path
 from codemill.llm.schema import LLMError
 
 __all__ = ["Embedder", "LlamaEmbedder", "normalise_rows"]
@@ -56,10 +55,7 @@ class LlamaEmbedder:
     """
 
     def __init__(self, model: str = "smollm2", n_ctx: int = 512, n_threads: int | None = None) -> None:
-        path = Path(model)
-        self.model_path = path if path.suffix == ".gguf" else shipped_model_path(model)
-        if not self.model_path.is_file():
-            raise LLMError(f"{self.model_path}: no such GGUF file")
+        self.model_path = gguf_path(model)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.identity = f"llama.cpp-mean:{file_fingerprint(self.model_path)}:ctx{n_ctx}"
