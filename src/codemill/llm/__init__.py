@@ -9,7 +9,7 @@ packages: :mod:`~codemill.llm.models`) and any OpenAI-compatible server (:mod:`~
 from codemill.llm.backend import Backend
 from codemill.llm.cache import Cache, cache_key
 from codemill.llm.client import LLM, Usage
-from codemill.llm.schema import Generation, LLMError, Message, Prompt, Sampling
+from codemill.llm.schema import Generation, LLMError, Message, ModelUnavailable, Prompt, Sampling
 from codemill.llm.spec import DEFAULT_MODEL, SPEC_HELP, backend_from_spec
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Generation",
     "LLMError",
     "Message",
+    "ModelUnavailable",
     "Prompt",
     "Sampling",
     "Usage",

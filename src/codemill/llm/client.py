@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from codemill.llm.backend import Backend
 from codemill.llm.cache import Cache, cache_key
-from codemill.llm.schema import Generation, LLMError, Prompt, Sampling
+from codemill.llm.schema import Generation, LLMError, ModelUnavailable, Prompt, Sampling
 
 __all__ = ["LLM", "Usage", "cut_at_stop"]
 
@@ -104,6 +104,8 @@ class LLM:
         started = time.monotonic()
         try:
             generation = self.backend.generate(prompt, sampling)
+        except ModelUnavailable:
+            raise  # no later prompt can succeed: stop the run (answers so far are cached)
         except LLMError as error:
             return Generation("", "error", seconds=time.monotonic() - started, error=str(error))
         text, stopped = cut_at_stop(generation.text, sampling.stop)

@@ -1,22 +1,22 @@
-"""The embedded backend: llama.cpp in this process (``llama-cpp-python``), so nothing needs to be running.
+"""The embedded backend: llama.cpp (``llama-cpp-python``) on this machine, so nothing needs to be running.
 
-One model instance answers one prompt at a time (llama.cpp contexts are not thread-safe), so
-``concurrency`` is 1 and a lock guards the model. ``n_threads`` defaults to half the cores: on a small machine a
-second busy core makes a two-thread llama.cpp ten times slower (measured here: 58 tok/s on one thread, 6 on
-two under contention). Greedy decoding (temperature 0) is deterministic, so the same prompt gives the same text
-as llama.cpp's own OpenAI-compatible server with the same model.
+The model runs in a child process (:mod:`~codemill.llm.llama_process`), so a native crash in llama.cpp is an error
+naming the model and the signal instead of the end of the run. One model instance answers one prompt at a time
+(llama.cpp contexts are not thread-safe), so ``concurrency`` is 1. ``n_threads`` defaults to half the cores: on a
+small machine a second busy core makes a two-thread llama.cpp ten times slower (measured here: 58 tok/s on one
+thread, 6 on two under contention). Greedy decoding (temperature 0) is deterministic, so the same prompt gives
+the same text as llama.cpp's own OpenAI-compatible server with the same model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from codemill.llm.backend import Backend
+from codemill.llm.llama_process import LlamaProcess
 from codemill.llm.schema import Generation, LLMError, Prompt, Sampling
 
 __all__ = ["LlamaCpp", "default_threads", "file_fingerprint"]
@@ -44,33 +44,29 @@ class LlamaCpp(Backend):
         self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
         self.identity = f"llama.cpp:{file_fingerprint(self.model_path)}"
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self.process = LlamaProcess(
+            {
+                "model_path": str(self.model_path),
+                "n_ctx": n_ctx,
+                "n_threads": self.n_threads,
+                "n_batch": n_batch,
+                "seed": 0,
+                "verbose": False,
+            },
+            purpose="generation",
+        )
+        self._metadata: dict[str, str] | None = None
 
     @property
-    def model(self) -> Any:
-        """The loaded ``llama_cpp.Llama``, loaded on first use."""
-        if self._model is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise LLMError(
-                    "the embedded backend needs llama-cpp-python: pip install llama-cpp-python==0.3.36 "
-                    "(make venv builds it once, ~15 min on 2 cores, then pip's wheel cache reuses it)"
-                ) from None
-            self._model = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_batch=self.n_batch,
-                seed=0,
-                verbose=False,
-            )
-        return self._model
+    def metadata(self) -> dict[str, str]:
+        """The GGUF's key/value metadata, read once from the loaded model."""
+        if self._metadata is None:
+            self._metadata = self.process.call("metadata")
+        return self._metadata
 
     @property
     def supports_chat(self) -> bool:  # type: ignore[override]
-        return "tokenizer.chat_template" in self.model.metadata
+        return "tokenizer.chat_template" in self.metadata
 
     def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
         options = {
@@ -82,22 +78,15 @@ class LlamaCpp(Backend):
             "repeat_penalty": 1.0,
         }
         started = time.monotonic()
-        with self._lock:
-            # No reuse of the previous prompt's cached prefix: its logits come from a differently sized batch and
-            # can tip a greedy near-tie, so the same prompt would answer differently after different predecessors.
-            self.model.reset()
-            try:
-                if prompt.text is not None:
-                    answer = self.model.create_completion(prompt=prompt.text, **options)
-                    text = answer["choices"][0]["text"]
-                else:
-                    if not self.supports_chat:
-                        raise LLMError(f"{self.model_path.name} has no chat template: use it for completion only")
-                    messages = [{"role": m.role, "content": m.content} for m in prompt.messages or ()]
-                    answer = self.model.create_chat_completion(messages=messages, **options)
-                    text = answer["choices"][0]["message"]["content"] or ""
-            except ValueError as error:  # llama-cpp-python's "Requested tokens exceed context window"
-                raise LLMError(f"{self.model_path.name}: {error}") from None
+        if prompt.text is not None:
+            answer = self.process.call("complete", prompt.text, options)
+            text = answer["choices"][0]["text"]
+        else:
+            if not self.supports_chat:
+                raise LLMError(f"{self.model_path.name} has no chat template: use it for completion only")
+            messages = [{"role": m.role, "content": m.content} for m in prompt.messages or ()]
+            answer = self.process.call("chat", messages, options)
+            text = answer["choices"][0]["message"]["content"] or ""
         usage = answer.get("usage") or {}
         return Generation(
             text=text,
@@ -108,7 +97,4 @@ class LlamaCpp(Backend):
         )
 
     def close(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                self._model.close()
-                self._model = None
+        self.process.close()

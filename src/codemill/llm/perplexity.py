@@ -9,12 +9,9 @@ llama.cpp context (``logits_all``) with a short window; only the first ``window`
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
+from codemill.llm.llama_process import LlamaProcess
 from codemill.llm.llamacpp import default_threads, file_fingerprint
 from codemill.llm.models import gguf_path
 
@@ -39,42 +36,22 @@ class PerplexityScorer:
         self.window = window
         self.n_threads = n_threads or default_threads()
         self.identity = f"llama.cpp:{file_fingerprint(path)}:window={window}"
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def model(self) -> Any:
-        if self._model is None:
-            from llama_cpp import Llama
-
-            self._model = Llama(
-                model_path=str(self.path),
-                n_ctx=self.window,
-                n_batch=self.window,
-                n_threads=self.n_threads,
-                logits_all=True,
-                verbose=False,
-            )
-        return self._model
+        self.process = LlamaProcess(
+            {
+                "model_path": str(path),
+                "n_ctx": window,
+                "n_batch": window,
+                "n_threads": self.n_threads,
+                "logits_all": True,
+                "verbose": False,
+            },
+            purpose="perplexity",
+        )
 
     def score(self, text: str) -> Perplexity:
         """The text's first ``window`` tokens (after the model's begin-of-text token, if it has one)."""
-        with self._lock:
-            model = self.model
-            tokens = model.tokenize(text.encode("utf-8", "replace"), add_bos=True, special=False)[: self.window]
-            if len(tokens) < 2:
-                return Perplexity(0, 0.0)
-            model.reset()
-            model.eval(tokens)
-            logits = np.asarray(model.scores[: len(tokens) - 1], dtype=np.float64)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1))
-        targets = np.asarray(tokens[1:])
-        nll = log_norm - shifted[np.arange(len(targets)), targets]
-        return Perplexity(len(targets), float(nll.mean()))
+        tokens, mean_nll = self.process.call("token_nll", text, self.window)
+        return Perplexity(tokens, mean_nll)
 
     def close(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                self._model.close()
-                self._model = None
+        self.process.close()

@@ -10,13 +10,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["FinishReason", "Generation", "LLMError", "Message", "Prompt", "Sampling"]
+__all__ = ["FinishReason", "Generation", "LLMError", "Message", "ModelUnavailable", "Prompt", "Sampling"]
 
 FinishReason = Literal["stop", "length", "error"]
 
 
 class LLMError(RuntimeError):
     """A backend could not answer (server unreachable after retries, model missing, prompt too long)."""
+
+
+class ModelUnavailable(LLMError):
+    """The model cannot answer any prompt (it failed to load, or its process died).
+
+    A plain :class:`LLMError` fails one prompt and the run goes on; this one stops the run with its message, since
+    every later prompt would fail the same way.
+    """
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ Each text is embedded in its own decode: llama.cpp's batched decode gives a text
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from codemill.llm.llama_process import LlamaProcess
 from codemill.llm.llamacpp import default_threads, file_fingerprint
 from codemill.llm.models import gguf_path
-from codemill.llm.schema import LLMError
 
 __all__ = ["Embedder", "LlamaEmbedder", "normalise_rows"]
 
@@ -51,7 +50,7 @@ class LlamaEmbedder:
 
     ``model`` is a shipped model's name (``smollm2``) or a path to a ``.gguf`` file. Texts longer than ``n_ctx``
     tokens are cut to their first ``n_ctx`` tokens (an instruction's opening says what it asks). The model is
-    loaded on first use and guarded by a lock: a llama.cpp context is not thread-safe.
+    loaded on first use, in a process of its own (a native crash there is an error, not a dead run).
     """
 
     def __init__(self, model: str = "smollm2", n_ctx: int = 512, n_threads: int | None = None) -> None:
@@ -59,41 +58,29 @@ class LlamaEmbedder:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.identity = f"llama.cpp-mean:{file_fingerprint(self.model_path)}:ctx{n_ctx}"
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                import llama_cpp
-            except ImportError:
-                raise LLMError("embeddings need llama-cpp-python: pip install llama-cpp-python==0.3.36") from None
-            # n_batch = n_ubatch = n_ctx: Llama.embed truncates each text to n_batch tokens, and a pooled
-            # embedding must come from one micro-batch.
-            self._model = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                embedding=True,
-                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                n_ctx=self.n_ctx,
-                n_batch=self.n_ctx,
-                n_ubatch=self.n_ctx,
-                n_threads=self.n_threads,
-                seed=0,
-                verbose=False,
-            )
-        return self._model
+        # n_batch = n_ubatch = n_ctx: Llama.embed truncates each text to n_batch tokens, and a pooled embedding
+        # must come from one micro-batch.
+        self.process = LlamaProcess(
+            {
+                "model_path": str(self.model_path),
+                "embedding": True,
+                "pooling_type": "LLAMA_POOLING_TYPE_MEAN",
+                "n_ctx": n_ctx,
+                "n_batch": n_ctx,
+                "n_ubatch": n_ctx,
+                "n_threads": self.n_threads,
+                "seed": 0,
+                "verbose": False,
+            },
+            purpose="embeddings",
+        )
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), np.float32)
-        with self._lock:
-            model = self._load()
-            # An empty text has no token to pool; a single space does.
-            rows = [model.embed(text or " ", truncate=True) for text in texts]
+        # An empty text has no token to pool; a single space does.
+        rows = self.process.call("embed", [text or " " for text in texts])
         return normalise_rows(np.asarray(rows, dtype=np.float32))
 
     def close(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                self._model.close()
-                self._model = None
+        self.process.close()
