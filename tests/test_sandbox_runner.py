@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from codemill.sandbox import LimitsOverride, Request, Result, run, run_many
-from codemill.sandbox.languages import SandboxLanguage
+from codemill.sandbox import LimitsOverride, Request, Result, run, run_many, warm
+from codemill.sandbox.caps import Caps, CapsExceeded
+from codemill.sandbox.languages import SandboxLanguage, get_language
 from codemill.sandbox.runner import missing_toolchain
 from codemill.sandbox.schema import STATUSES
 from codemill.sandbox.seccomp import filter_program
+from codemill.sandbox.workspace import remove_tree, workspace
 
 QUICK = LimitsOverride(cpu_seconds=2, wall_seconds=4)
 
@@ -63,8 +69,10 @@ def test_compile_error_keeps_the_compilers_output() -> None:
     assert result.run is None
 
 
-def test_compile_timeout_is_a_timeout_of_the_compile_phase() -> None:
-    # <bits/stdc++.h> takes g++ seconds of CPU: far more than this compile limit.
+def test_compile_timeout_is_a_timeout_of_the_compile_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    # <bits/stdc++.h> takes g++ seconds of CPU: far more than this compile limit, unless a precompiled header
+    # left in the warm folder by earlier runs makes it quick: warm paths off, whatever the machine holds.
+    monkeypatch.setenv("CODEMILL_SANDBOX_WARM", "0")
     code = "#include <bits/stdc++.h>\nint main() { std::vector<int> v; return v.size(); }\n"
     limits = LimitsOverride(cpu_seconds=0.3, wall_seconds=5)
     result = run(Request(language="cpp", code=code, compile_limits=limits))
@@ -166,3 +174,263 @@ def test_seccomp_filter_shape() -> None:
     program = filter_program("x86_64")
     assert program is not None and len(program) % 8 == 0
     assert filter_program("sparc") is None
+
+
+def test_a_deep_tree_is_cleaned_up_and_the_run_still_answers() -> None:
+    """20,000 nested folders made ``shutil.rmtree`` raise RecursionError: no JSON, HTTP 500, RAM left in /dev/shm."""
+    code = "import os\nfor _ in range(20000):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
+    result = run(Request(language="python", code=code, limits=LimitsOverride(wall_seconds=30, cpu_seconds=20)))
+    assert result.status == "passed", f"{result.status}: {result.message} {result.stderr[-500:]}"
+    assert result.stdout == "deep\n"
+
+
+def test_the_workspace_is_gone_whatever_was_left_in_it() -> None:
+    with workspace(64) as space:
+        fd = os.open(space.path, os.O_RDONLY | os.O_DIRECTORY)
+        for _ in range(20000):  # deeper than any path the host could name
+            os.mkdir("d", dir_fd=fd)
+            child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        os.close(fd)
+        (space.path / "link").symlink_to("/etc")
+        path = space.path
+    assert not path.exists()
+    assert Path("/etc/passwd").exists()
+
+
+def test_remove_tree_without_a_mount_never_recurses_nor_follows_links(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep me")
+    root = tmp_path / "run"
+    root.mkdir()
+    (root / "to-outside").symlink_to(outside)
+    (root / "locked").mkdir()
+    (root / "locked" / "f").write_text("x")
+    (root / "locked").chmod(0)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(20000):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.mkfifo("fifo", dir_fd=fd)
+    os.close(fd)
+    assert remove_tree(root) == []
+    assert not root.exists()
+    assert (outside / "keep").read_text() == "keep me"
+
+
+def test_concurrent_runs_have_their_own_uid_and_per_user_limits() -> None:
+    """One run used up the per-uid inotify instances; with one shared uid the concurrent run got EMFILE."""
+    code = (
+        "import ctypes, os, time\nlibc = ctypes.CDLL(None, use_errno=True)\nfds = []\n"
+        "while len(fds) < 4096:\n    fd = libc.inotify_init()\n    if fd < 0:\n        break\n    fds.append(fd)\n"
+        "print(os.getuid(), len(fds))\ntime.sleep(2)\n"
+    )
+    limits = LimitsOverride(wall_seconds=20, cpu_seconds=10)
+    results = run_many([Request(language="python", code=code, limits=limits) for _ in range(2)], concurrency=2)
+    assert [r.status for r in results] == ["passed", "passed"], [r.stderr[-300:] for r in results]
+    (uid_a, got_a), (uid_b, got_b) = (map(int, r.stdout.split()) for r in results)
+    assert uid_a != uid_b
+    limit = int(Path("/proc/sys/fs/inotify/max_user_instances").read_text())
+    assert min(got_a, got_b) >= min(limit, 4096) // 2, (got_a, got_b, limit)
+
+
+def test_stdin_is_read_only() -> None:
+    code = (
+        "import os, sys\ndata = sys.stdin.read()\n"
+        "try:\n    os.write(0, b'x' * 1000)\n    print('writable')\n"
+        "except OSError as e:\n    print('refused', e.errno)\n"
+        "os.lseek(0, 0, 0)\nprint(len(data), len(os.read(0, 100)))\n"
+    )
+    result = run(Request(language="python", code=code, stdin="hello"))
+    assert result.status == "passed", result.stderr
+    assert result.stdout.splitlines() == ["refused 1", "5 5"]
+
+
+@pytest.mark.parametrize(
+    ("language", "code", "tests"),
+    [
+        ("python", "import os\ndef f():\n    os._exit(0)\n", "assert f() == 1\n"),
+        ("python", "import sys\ndef f():\n    sys.exit(0)\n", "assert f() == 1\n"),
+        (
+            "javascript",
+            "function f() { process.exit(0); }\n",
+            "const assert = require('assert');\nassert(f() === 1);\n",
+        ),
+        ("typescript", "function f(): number { process.exit(0); }\n", "if (f() !== 1) { throw new Error('x'); }\n"),
+        ("bash", "f() {\n  exit 0\n}\n", "f\n[[ 1 -eq 2 ]]\n"),
+        ("perl", "sub f { exit 0; }\n", "f();\ndie 'assertion failed' unless 1 == 2;\n"),
+        ("php", "<?php\nfunction f() { exit(0); }\n", "f();\nassert(1 === 2);\n"),
+        ("r", "f <- function() quit(status = 0)\n", "f()\nstopifnot(1 == 2)\n"),
+    ],
+)
+def test_an_early_exit_before_the_tests_is_not_passed(language: str, code: str, tests: str) -> None:
+    result = run(Request(language=language, code=code, tests=tests, limits=QUICK))
+    assert result.status == "failed", f"{result.status}: {result.message}\n{result.stderr[-500:]}"
+    assert "marker" in result.message
+
+
+@pytest.mark.parametrize(
+    ("language", "code", "tests"),
+    [
+        ("python", "def f():\n    print('out', end='')\n    return 1\n", "assert f() == 1\n"),
+        ("javascript", "function f() { console.log('out'); return 1; }\n", "if (f() !== 1) throw new Error('x');\n"),
+        ("bash", "f() {\n  echo out\n}\n", '[[ "$(f)" == out ]]\necho out\n'),
+        ("perl", 'sub f { print "out\\n"; 1 }\n', "die 'assertion failed' unless f() == 1;\n"),
+        ("php", '<?php\nfunction f() { echo "out\\n"; return 1; }\n', "assert(f() === 1);\n"),
+        ("r", "f <- function() { cat('out\\n'); 1 }\n", "stopifnot(f() == 1)\n"),
+        ("lua", "function f() print('out') return 1 end\n", "assert(f() == 1)\n"),
+    ],
+)
+def test_tests_that_run_to_the_end_pass_with_the_programs_own_stdout(language: str, code: str, tests: str) -> None:
+    result = run(Request(language=language, code=code, tests=tests, limits=QUICK))
+    assert result.status == "passed", f"{result.status}: {result.message}\n{result.stderr[-500:]}"
+    assert "codemill-tests-done" not in result.stdout and result.stdout.rstrip("\n") == "out"
+
+
+def test_a_guessed_marker_does_not_pass() -> None:
+    code = "import os\ndef f():\n    print('\\ncodemill-tests-done-' + '0' * 32, flush=True)\n    os._exit(0)\n"
+    result = run(Request(language="python", code=code, tests="assert f() == 1\n", limits=QUICK))
+    assert result.status == "failed", result.message
+
+
+def test_a_marker_given_by_the_caller_is_checked() -> None:
+    marker = "codemill-tests-done-caller"
+    done = run(Request(language="python", code=f"print('\\n{marker}')\n", completion_marker=marker))
+    skipped = run(Request(language="python", code="import os\nos._exit(0)\n", completion_marker=marker))
+    assert (done.status, done.stdout) == ("passed", "")
+    assert skipped.status == "failed"
+
+
+def test_a_file_size_kill_while_compiling_is_output_exceeded() -> None:
+    code = "static char big[64 << 20] = {1};\nint main(int argc, char **argv) { return big[argc]; }\n"
+    limits = LimitsOverride(file_size_mb=8)
+    result = run(Request(language="c", code=code, compile_limits=limits))
+    assert (result.status, result.phase) == ("output_exceeded", "compile"), f"{result.message}\n{result.stderr}"
+    fooled = run(Request(language="c", code="#error File too large: terminated with signal 25\n"))
+    assert fooled.status == "compile_error", fooled.message
+
+
+def test_java_thread_exhaustion_is_the_process_limit_not_memory() -> None:
+    code = (
+        "public class Main {\n  public static void main(String[] a) {\n    while (true) {\n"
+        "      Thread t = new Thread(() -> { try { Thread.sleep(60000); } catch (InterruptedException e) { } });\n"
+        "      t.setDaemon(true);\n      t.start();\n    }\n  }\n}\n"
+    )
+    result = run(Request(language="java", code=code, limits=LimitsOverride(processes=64, wall_seconds=20)))
+    assert result.status == "runtime_error", f"{result.status}: {result.message}\n{result.stderr[-500:]}"
+    assert "process" in result.message
+
+
+def test_binary_files_in_and_fetched_files_out() -> None:
+    blob = bytes(range(256))
+    code = (
+        "import os\ndata = open('in/blob.bin', 'rb').read()\nopen('out.bin', 'wb').write(data[::-1])\n"
+        "os.symlink('/etc/passwd', 'secret')\nos.mkfifo('pipe')\nprint(len(data))\n"
+    )
+    request = Request(
+        language="python",
+        code=code,
+        files_base64={"in/blob.bin": base64.b64encode(blob).decode()},
+        fetch_files=["out.bin", "/sandbox/out.bin", "secret", "pipe", "missing.txt", "../etc/passwd"],
+    )
+    result = run(request)
+    assert result.status == "passed", result.stderr
+    assert base64.b64decode(result.files["out.bin"]) == blob[::-1]
+    assert result.files["/sandbox/out.bin"] == result.files["out.bin"]
+    assert set(result.files_left_out) == {"secret", "pipe", "missing.txt", "../etc/passwd"}, result.files_left_out
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"a": "x", "a/b": "y"},
+        {"a\0b": "x"},
+        {"../up": "x"},
+        {"a/../b": "x"},
+        {"/etc/x": "x"},
+        {"": "x"},
+        {"a//b": "x"},
+        {"x" * 300: "x"},
+        {"main.py": "print('replaced')"},
+    ],
+)
+def test_malformed_files_are_a_sandbox_error_with_a_message(files: dict[str, str]) -> None:
+    result = run(Request(language="python", code="print(1)", files=files))
+    assert result.status == "sandbox_error" and "file" in result.message, result.message
+
+
+def test_caps_lower_defaults_and_refuse_requests_over_them() -> None:
+    caps = Caps(memory_mb=300, wall_seconds=5)
+    over = Request(language="python", code="", limits=LimitsOverride(memory_mb=65536))
+    assert "limits.memory_mb = 65536" in " ".join(caps.violations(over))
+    assert not caps.violations(Request(language="python", code="", limits=LimitsOverride(memory_mb=300)))
+    code = "x = bytearray(400 << 20)\nx[::4096] = b'1' * len(x[::4096])\nprint('ok')\n"
+    result = run(Request(language="python", code=code), caps=caps)  # the default 512 MiB is lowered to 300
+    assert result.status == "memory_exceeded", result.message
+    assert result.run is not None and result.run.wall_seconds < 6
+
+
+def test_caps_from_the_environment_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEMILL_SANDBOX_MAX_PROCESSES", "32")
+    monkeypatch.setenv("CODEMILL_SANDBOX_MAX_MEMORY_MB", "1024")
+    caps = Caps.from_env(memory_mb=2048, cpu_seconds=None)
+    assert (caps.processes, caps.memory_mb, caps.cpu_seconds) == (32, 2048, Caps().cpu_seconds)
+    with pytest.raises(CapsExceeded, match="processes = 64 is over this server's maximum 32"):
+        caps.check(Request(language="python", code="", compile_limits=LimitsOverride(processes=64)))
+
+
+def test_warm_seeds_are_named_by_the_cpu_and_native_flags_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """/var/tmp may outlive the machine: a seed built on one CPU kind is never offered on another."""
+    here = warm._fingerprint("g++ 12", ("-O1",))
+    monkeypatch.setattr(warm, "cpu_kind", lambda: "a-different-cpu")
+    assert warm._fingerprint("g++ 12", ("-O1",)) != here
+    native = dataclasses.replace(get_language("cpp"), compile=("g++", "-march=native", "-o", "main", "{file}"))
+    with pytest.raises(ValueError, match="native"):
+        warm._pch_flags(native)
+    monkeypatch.setenv("CODEMILL_SANDBOX_WARM_DIR", str(tmp_path))
+    assert warm._cpp_pch(native) is None and not list(tmp_path.iterdir())
+
+
+ZYGOTE_DIFFERENTIAL = [
+    "import sys\nprint('read', sys.stdin.read())\n",
+    "import sys\nprint(__name__, sys.argv, __file__, sys.path[0])\nsys.exit(3)\n",
+    "raise KeyError('boom')\n",
+    "assert 1 + 1 == 3, 'arithmetic'\n",
+    "def f(:\n",
+    "while True:\n    pass\n",
+    "while True:\n    print('y' * 100)\n",
+    "import os\nprint(sorted(os.listdir('/')), sorted(os.environ), os.getcwd(), os.getuid() == os.getgid())\n",
+    "import atexit\natexit.register(lambda: print('at exit'))\nprint('body', end='')\n",
+]
+
+
+def test_the_python_zygote_scores_as_bubblewrap_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same programs through the zygote and through bubblewrap: same status, exit code and output."""
+    limits = LimitsOverride(cpu_seconds=3, wall_seconds=30)  # CPU ends the spin; wall time is load's, not ours
+    requests = [Request(language="python", code=code, stdin="in", limits=limits) for code in ZYGOTE_DIFFERENTIAL]
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", "1")
+    through_zygote = run_many(requests)
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", "0")
+    through_bwrap = run_many(requests)
+
+    def seen(result: Result) -> tuple[object, ...]:
+        return result.status, result.exit_code, result.stdout[:300], result.stderr.splitlines()[-1:]
+
+    assert [seen(r) for r in through_zygote] == [seen(r) for r in through_bwrap]
+
+
+def test_the_python_zygote_is_used_and_refuses_new_user_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", "1")
+    code = (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(os.getpid(), libc.unshare(0x10000000), ctypes.get_errno(), libc.unshare(0x40000000))\n"
+    )
+    result = run(Request(language="python", code=code))
+    assert result.status == "passed", result.stderr
+    assert result.stdout.split() == ["1", "-1", "1", "-1"]  # PID 1 of its own namespace: no bwrap init above it

@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from codemill.sandbox import LimitsOverride, Request, run
-from codemill.sandbox.cgroups import CGROUP_ROOT, PARENT
+from codemill.sandbox import LimitsOverride, Request, isolation, run
+from codemill.sandbox.cgroups import PhaseCgroup
 
 HOSTILE = Path(__file__).parent / "sandbox_programs" / "hostile"
 PROJECT = Path(__file__).resolve().parents[1]
@@ -122,13 +123,27 @@ def _processes_with(needle: str) -> list[str]:
     return found
 
 
+class RecordedCgroup(PhaseCgroup):
+    """A phase cgroup that remembers its folders: other developers' runs share the parent on this machine."""
+
+    made: ClassVar[list[Path]] = []
+
+    def __init__(self, memory_mb: int, processes: int) -> None:
+        super().__init__(memory_mb, processes)
+        self.made.extend(self.paths.values())
+
+
+@pytest.fixture(autouse=True)
+def record_cgroups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    RecordedCgroup.made.clear()
+    monkeypatch.setattr(isolation, "PhaseCgroup", RecordedCgroup)
+    yield
+
+
 def _leftover_cgroups() -> list[str]:
-    left = []
-    for controller in ("memory", "pids", "cpuacct"):
-        parent = CGROUP_ROOT / controller / PARENT
-        if parent.is_dir():
-            left += [str(p) for p in parent.iterdir() if p.is_dir()]
-    return left
+    """This test's phase cgroups that still exist (a run's own must be gone when it returns)."""
+    assert RecordedCgroup.made, "no phase cgroup was recorded: the check would prove nothing"
+    return [str(path) for path in RecordedCgroup.made if path.exists()]
 
 
 @pytest.mark.parametrize("name", PROGRAMS)

@@ -101,6 +101,15 @@ class PhaseCgroup:
                 return int(value) > 0
         return int(self._read("memory", "memory.failcnt")) > 0  # older kernels: no oom_kill counter
 
+    def process_limit_hit(self) -> bool:
+        """Whether a fork or a thread was refused because ``pids.max`` was reached."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in self._read("pids", "pids.events").splitlines():
+                key, _, value = line.partition(" ")
+                if key == "max":
+                    return int(value) > 0
+        return False
+
     def pids(self) -> list[int]:
         return [int(p) for p in self._read("pids", "cgroup.procs").split()]
 

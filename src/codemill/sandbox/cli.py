@@ -96,13 +96,33 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Programs run at once; default: one per core.")] = None,
+    max_cpu_seconds: Annotated[float | None, typer.Option(help="Most CPU seconds a phase may ask for.")] = None,
+    max_wall_seconds: Annotated[float | None, typer.Option(help="Most wall-clock seconds a phase may ask for.")] = None,
+    max_memory_mb: Annotated[int | None, typer.Option(help="Most memory (MB) a phase may ask for.")] = None,
+    max_processes: Annotated[int | None, typer.Option(help="Most processes and threads a phase may ask for.")] = None,
+    max_file_size_mb: Annotated[int | None, typer.Option(help="Largest file (MB) a phase may ask to write.")] = None,
+    max_output_bytes: Annotated[int | None, typer.Option(help="Most bytes of stdout/stderr a phase may keep.")] = None,
+    max_request_bytes: Annotated[int | None, typer.Option(help="Most bytes of code, tests, stdin and files.")] = None,
 ) -> None:
-    """Serve the HTTP API: POST /run, POST /run_code (SandboxFusion-compatible), GET /languages, /docs."""
+    """Serve the HTTP API: POST /run, POST /run_code (SandboxFusion-compatible), GET /languages, /limits, /docs.
+
+    Every limit a request may set has a maximum: the flags here, else CODEMILL_SANDBOX_MAX_<FIELD>, else the
+    defaults of ``caps.py``; a request over one is refused with HTTP 422 and a message naming it."""
     import uvicorn
 
+    from codemill.sandbox.caps import Caps
     from codemill.sandbox.server import create_app
 
-    uvicorn.run(create_app(concurrency), host=host, port=port, log_level="warning")
+    caps = Caps.from_env(
+        cpu_seconds=max_cpu_seconds,
+        wall_seconds=max_wall_seconds,
+        memory_mb=max_memory_mb,
+        processes=max_processes,
+        file_size_mb=max_file_size_mb,
+        output_bytes=max_output_bytes,
+        request_bytes=max_request_bytes,
+    )
+    uvicorn.run(create_app(concurrency, caps), host=host, port=port, log_level="warning")
 
 
 @app.command()

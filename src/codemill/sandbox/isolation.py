@@ -3,9 +3,10 @@
 Why bubblewrap: it needs no daemon and no setuid bit, starts in about 20 ms, and gives every run a
 fresh mount, PID, network, IPC, UTS and cgroup namespace. Each phase is launched as
 
-    sh (joins the phase's cgroups) -> prlimit (rlimits) -> setpriv (becomes nobody) -> bwrap -> program
+    sh (joins the phase's cgroups) -> prlimit (rlimits) -> setpriv (becomes the run's uid) -> bwrap -> program
 
-so the program runs as ``nobody`` in an unprivileged user namespace (nested user namespaces disabled),
+so the program runs as its run's own uid (``workspace.run_uid``: no two concurrent runs share one) in an
+unprivileged user namespace (nested user namespaces disabled),
 sees only ``/usr``, ``/etc``, the toolchain folders its language names, a private ``/tmp`` and its
 working folder ``/sandbox`` (the only writable place that outlives the phase), has no network at all
 (only its own loopback), and is PID 1's child in a PID namespace that the kernel tears down when the
@@ -18,13 +19,15 @@ cgroup, file size by ``RLIMIT_FSIZE``, and output by reading at most ``output_by
 and killing the tree when it wants to write more. When the phase ends, for whatever reason, every
 process left in its cgroup is killed, so nothing survives in the background.
 
-The working folder lives in ``/dev/shm`` when the memory cgroup is on: files written there are
+The working folder is the run's own size-limited tmpfs (``workspace.py``): files written there are
 charged to the run's memory, so a disk-fill ends as ``memory_exceeded`` instead of filling the disk.
+Standard input is a sealed memfd: readable, never writable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -33,18 +36,19 @@ import shlex
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import IO
 
+from codemill.sandbox import zygote
 from codemill.sandbox.cgroups import PhaseCgroup, cgroups_available
+from codemill.sandbox.launched import Launched
 from codemill.sandbox.schema import Limits, PhaseResult
 from codemill.sandbox.seccomp import filter_program
+from codemill.sandbox.workspace import uid_base, workspace_base
 
 __all__ = [
     "NOBODY",
@@ -53,7 +57,6 @@ __all__ = [
     "PhaseOutcome",
     "execute",
     "isolation_report",
-    "workspace",
 ]
 
 NOBODY = 65534
@@ -63,6 +66,8 @@ SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 SYSTEM_DIRS = ("/usr", "/etc")
 """Bound read-only. Debian 12 merges /bin, /lib and /sbin into /usr; they are recreated as links."""
 MERGED_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+BASE_ENV = {"PATH": SANDBOX_PATH, "HOME": SANDBOX_DIR, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+"""The whole environment a program starts with, before its language's own variables."""
 POLL_SECONDS = 0.05
 """How often CPU time is checked while a phase runs; exit, output and wall time wake the loop at once."""
 DRAIN_SECONDS = 2.0
@@ -85,8 +90,11 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
+_tools_lock = threading.Lock()
+
+
 def _tools() -> dict[str, str]:
-    with _base_lock:
+    with _tools_lock:
         return _find_tools()
 
 
@@ -111,42 +119,11 @@ def isolation_report() -> dict[str, object]:
         return {"bubblewrap": None, "error": str(error)}
     return {
         "bubblewrap": version,
-        "user": "nobody" if _as_root() else f"uid {os.geteuid()} (not root: runs as the calling user)",
         "cgroups": "v1 memory+pids+cpuacct" if cgroups_available() else "unavailable: rlimits only (RLIMIT_DATA)",
         "seccomp": "deny list" if filter_program() is not None else "none (architecture not in the table)",
-        "workspace": str(_workspace_base()),
+        "workspace": str(workspace_base()),
+        "user": f"one uid per concurrent run from {uid_base()}" if _as_root() else f"uid {os.geteuid()} (not root)",
     }
-
-
-_base_lock = threading.Lock()
-
-
-def _workspace_base() -> Path:
-    with _base_lock:
-        return _make_workspace_base()
-
-
-@cache
-def _make_workspace_base() -> Path:
-    shm = Path("/dev/shm")
-    use_shm = cgroups_available() and shm.is_dir() and os.access(shm, os.W_OK)
-    base = (shm if use_shm else Path(tempfile.gettempdir())) / "codemill-sandbox"
-    base.mkdir(mode=0o711, exist_ok=True)
-    return base
-
-
-@contextlib.contextmanager
-def workspace() -> Iterator[Path]:
-    """A fresh working folder for one request, owned by the sandbox's user, removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="run-", dir=_workspace_base()))
-    try:
-        if _as_root():
-            os.chown(path, NOBODY, NOBODY)
-        path.chmod(0o700)
-        yield path
-    finally:
-        # rmtree never follows the links a program may have planted in its folder.
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _bwrap_args(workdir: Path, env: Mapping[str, str], binds: Sequence[str], limits: Limits) -> list[str]:
@@ -171,19 +148,18 @@ def _bwrap_args(workdir: Path, env: Mapping[str, str], binds: Sequence[str], lim
     tmp_size = str(max(limits.memory_mb, 16) << 20)
     args += ["--proc", "/proc", "--dev", "/dev", "--size", tmp_size, "--tmpfs", "/tmp"]
     args += ["--bind", str(workdir), SANDBOX_DIR, "--chdir", SANDBOX_DIR, "--remount-ro", "/", "--clearenv"]
-    base_env = {"PATH": SANDBOX_PATH, "HOME": SANDBOX_DIR, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-    for key, value in {**base_env, **env}.items():
+    for key, value in {**BASE_ENV, **env}.items():
         args += ["--setenv", key, value]
     return args
 
 
-def _prlimit_args(limits: Limits, with_cgroup: bool) -> list[str]:
+def _prlimit_args(limits: Limits, with_cgroup: bool, own_uid: bool) -> list[str]:
     cpu = math.ceil(limits.cpu_seconds) + 1  # a backstop: the cgroup's counter ends the phase first
     args = [f"--cpu={cpu}:{cpu + 1}", f"--fsize={limits.file_size_mb << 20}", "--core=0", "--nofile=4096"]
     if not with_cgroup:
         # RLIMIT_DATA, not RLIMIT_AS: reserving address space (JVM, Go, OpenBLAS) must stay possible.
         args.append(f"--data={limits.memory_mb << 20}")
-        if _as_root():  # per-user count: only meaningful for the dedicated user
+        if own_uid:  # a per-user count: only meaningful for a uid of the run's own
             args.append(f"--nproc={limits.processes}")
     return args
 
@@ -197,11 +173,14 @@ def _launcher(
     cgroup: PhaseCgroup | None,
     status_fd: int,
     seccomp_fd: int | None,
+    uid: int | None,
 ) -> list[str]:
     tools = _tools()
-    command = [tools["prlimit"], *_prlimit_args(limits, cgroup is not None), "--"]
-    if _as_root():
-        command += [tools["setpriv"], f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    if uid is None and _as_root():
+        uid = NOBODY
+    command = [tools["prlimit"], *_prlimit_args(limits, cgroup is not None, uid is not None), "--"]
+    if uid is not None:
+        command += [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
     command += [tools["bwrap"], *_bwrap_args(workdir, env, binds, limits), "--json-status-fd", str(status_fd)]
     if seccomp_fd is not None:
         command += ["--seccomp", str(seccomp_fd)]
@@ -233,15 +212,116 @@ def execute(
     limits: Limits,
     env: Mapping[str, str] | None = None,
     binds: Sequence[str] = (),
-    stdin: IO[bytes] | None = None,
+    stdin: bytes = b"",
+    uid: int | None = None,
 ) -> PhaseOutcome:
-    """Run ``argv`` in the sandbox with ``workdir`` as ``/sandbox``; never raises for what the program does."""
+    """Run ``argv`` in the sandbox with ``workdir`` as ``/sandbox``; never raises for what the program does.
+
+    ``uid``: the run's own user (:func:`~codemill.sandbox.workspace.run_uid`); None: ``nobody`` as root.
+    """
     cgroup = PhaseCgroup(limits.memory_mb, limits.processes) if cgroups_available() else None
+    stdin_fd = sealed_stdin(stdin)
     try:
-        return _execute(argv, workdir, limits, env or {}, binds, stdin, cgroup)
+        return _execute(argv, workdir, limits, env or {}, binds, stdin_fd, cgroup, uid)
     finally:
+        os.close(stdin_fd)
         if cgroup is not None:
             cgroup.remove()
+
+
+def sealed_stdin(data: bytes) -> int:
+    """A read-only view of ``data`` for the program's standard input: a sealed memfd.
+
+    Sealed against writing, growing and shrinking (and against unsealing), so fd 0 is no scratch space:
+    a write to it, or to ``/proc/self/fd/0`` reopened, fails with EPERM. Its pages are the request's own
+    bytes, already bounded by the request's size."""
+    fd = os.memfd_create("codemill-stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    seals = fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    return fd
+
+
+def _spawn_bwrap(
+    argv: Sequence[str],
+    workdir: Path,
+    limits: Limits,
+    env: Mapping[str, str],
+    binds: Sequence[str],
+    stdin_fd: int,
+    cgroup: PhaseCgroup | None,
+    uid: int | None,
+) -> Launched:
+    """The launcher chain (cgroup join, prlimit, setpriv, bwrap) with the program; OSError if it cannot start."""
+    status_r, status_w = os.pipe()
+    seccomp_r = _seccomp_pipe()
+    inherited = (status_w,) if seccomp_r is None else (status_w, seccomp_r)
+    try:
+        proc = subprocess.Popen(
+            _launcher(argv, workdir, env, binds, limits, cgroup, status_w, seccomp_r, uid),
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin"},
+            cwd="/",
+            start_new_session=True,
+            pass_fds=inherited,
+        )
+    except OSError:
+        os.close(status_r)
+        raise
+    finally:
+        for fd in inherited:
+            os.close(fd)
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr, pidfd = proc.stdout, proc.stderr, os.pidfd_open(proc.pid)
+
+    def kill() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher chain, bwrap included; bwrap's init follows
+
+    def close() -> None:
+        stdout.close()
+        stderr.close()
+        os.close(pidfd)
+
+    return Launched(pidfd, stdout.fileno(), stderr.fileno(), status_r, kill, proc.wait, close)
+
+
+def _zygote_control(argv: Sequence[str], workdir: Path, binds: Sequence[str], limits: Limits, uid: int) -> dict:
+    """What the Python zygote needs to isolate one run as bubblewrap would (see ``zygote_main.py``)."""
+    cpu = math.ceil(limits.cpu_seconds) + 1
+    fsize = limits.file_size_mb << 20
+    return {
+        "file": argv[-1],
+        "folder": str(workdir),
+        "root": str(workspace_base() / "root"),
+        "uid": uid,
+        "binds": [b for b in binds if os.path.exists(b)],
+        "merged": list(MERGED_DIRS),
+        "tmp_bytes": max(limits.memory_mb, 16) << 20,
+        "rlimits": {"cpu": [cpu, cpu + 1], "fsize": [fsize, fsize], "core": [0, 0], "nofile": [4096, 4096]},
+        "seccomp": (filter_program(refuse_user_namespaces=True) or b"").hex(),
+    }
+
+
+def _spawn(
+    argv: Sequence[str],
+    workdir: Path,
+    limits: Limits,
+    env: Mapping[str, str],
+    binds: Sequence[str],
+    stdin_fd: int,
+    cgroup: PhaseCgroup | None,
+    uid: int | None,
+) -> Launched:
+    if cgroup is not None and uid is not None and zygote.serves(argv, True, uid):
+        control = _zygote_control(argv, workdir, binds, limits, uid) | {"cgroup_procs": cgroup.procs_files}
+        return zygote.spawn(control, {**BASE_ENV, **env}, stdin_fd)
+    return _spawn_bwrap(argv, workdir, limits, env, binds, stdin_fd, cgroup, uid)
 
 
 def _execute(
@@ -250,35 +330,19 @@ def _execute(
     limits: Limits,
     env: Mapping[str, str],
     binds: Sequence[str],
-    stdin: IO[bytes] | None,
+    stdin_fd: int,
     cgroup: PhaseCgroup | None,
+    uid: int | None,
 ) -> PhaseOutcome:
-    status_r, status_w = os.pipe()
-    seccomp_r = _seccomp_pipe()
-    inherited = (status_w,) if seccomp_r is None else (status_w, seccomp_r)
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(
-            _launcher(argv, workdir, env, binds, limits, cgroup, status_w, seccomp_r),
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin"},
-            cwd="/",
-            start_new_session=True,
-            pass_fds=inherited,
-        )
+        launched = _spawn(argv, workdir, limits, env, binds, stdin_fd, cgroup, uid)
     except OSError as error:
-        os.close(status_r)
-        for fd in inherited:
-            os.close(fd)
         return PhaseOutcome(PhaseResult(stderr=f"cannot start the sandbox: {error}"), sandbox_failed=True)
-    for fd in inherited:
-        os.close(fd)
-    assert proc.stdout is not None and proc.stderr is not None
+    status_r = launched.status
 
     cap = limits.output_bytes
-    kept = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    kept = {launched.stdout: bytearray(), launched.stderr: bytearray()}
     truncated = dict.fromkeys(kept, False)
     status_data = bytearray()
     killed_by: str | None = None
@@ -287,14 +351,12 @@ def _execute(
         nonlocal killed_by
         if killed_by is None and reason is not None:
             killed_by = reason
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the launcher chain, bwrap included; bwrap's init follows
+        launched.kill()
         if cgroup is not None:
             cgroup.kill_all()
 
     selector = selectors.DefaultSelector()
-    pidfd = os.pidfd_open(proc.pid)
-    selector.register(pidfd, selectors.EVENT_READ, "exit")
+    selector.register(launched.pidfd, selectors.EVENT_READ, "exit")
     for fd in kept:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ, "out")
@@ -344,24 +406,23 @@ def _execute(
                 break
     finally:
         selector.close()
-        os.close(pidfd)
         os.close(status_r)
-        returncode = proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        returncode = launched.wait()
+        launched.close()
     wall = time.monotonic() - started
 
     cpu = memory = None
-    oom = False
+    oom = process_limit = False
     if cgroup is not None:
         cpu, memory, oom = cgroup.cpu_seconds(), cgroup.memory_peak_mb(), cgroup.oom_killed()
+        process_limit = cgroup.process_limit_hit()
     statuses = list(_json_documents(_decode(bytes(status_data))))
     started_child = any("child-pid" in s for s in statuses)
     exit_status = next((s["exit-code"] for s in statuses if "exit-code" in s), None)
 
     exit_code: int | None = None
     sig: int | None = None
-    if returncode < 0:  # the launcher chain itself was killed: by us
+    if exit_status is None and returncode < 0:  # the launcher was killed (by us) before the program ended
         sig = -returncode
     else:
         code = exit_status if exit_status is not None else returncode
@@ -389,6 +450,7 @@ def _execute(
         cpu_seconds=None if cpu is None else round(cpu, 4),
         memory_peak_mb=None if memory is None else round(memory, 2),
         killed_by=killed_by,  # type: ignore[arg-type]
+        process_limit_hit=process_limit,
     )
     # bwrap exits 1 with "bwrap: ..." when it could not build the sandbox; the program never started then.
     sandbox_failed = not started_child and killed_by is None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from codemill.sandbox.schema import Limits
@@ -31,6 +31,7 @@ __all__ = ["LANGUAGES", "NODE_PREFIX", "SandboxLanguage", "UnknownLanguageError"
 NODE_PREFIX = "/opt/codemill/node"
 """Where ``scripts/install_toolchains.sh`` installs tsx, esbuild and TypeScript; bound read-only into runs."""
 ESBUILD = f"{NODE_PREFIX}/node_modules/esbuild/bin/esbuild"
+TSC = f"{NODE_PREFIX}/node_modules/typescript/bin/tsc"
 
 JAVATUPLES = "/usr/share/java/javatuples.jar"
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:MaxRAM={memory_mb}m")
@@ -173,8 +174,8 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         file="main.ts",
         # esbuild (tsx's own transformer, a native binary) strips the types in 15 ms, then node runs the
         # JavaScript: 0.1 s a program, where tsx took 0.75 s and tsc 2.5 s (ts-node is broken on Node 20 here).
-        # Like tsx it does not type-check: a program with type errors that runs correctly passes (MultiPL-E's
-        # own evaluator, as we recall it, compiles with tsc, which would reject it; tsc costs 2.5 s a program).
+        # Like tsx it does not type-check: a program with type errors that runs correctly passes. MultiPL-E's
+        # evaluator type-checks with tsc (2.5 s a program): that is the `typescript-tsc` entry below.
         compile=(ESBUILD, "{file}", "--outfile=main.js", "--format=cjs", "--platform=node", "--log-level=warning"),
         run=("node", "main.js"),
         version=(ESBUILD, "--version"),
@@ -428,6 +429,46 @@ LANGUAGES: tuple[SandboxLanguage, ...] = (
         failing="void main() {\n    int x = 1 + 1;\n    assert(x == 3);\n}\n",
     ),
 )
+
+
+def _variant(base: str, name: str, **changes: object) -> SandboxLanguage:
+    """``base``'s entry under another name with other commands: the flags another harness runs it with."""
+    entry = next(language for language in LANGUAGES if language.name == base)
+    return replace(entry, name=name, aliases=(), **changes)  # type: ignore[arg-type]
+
+
+_TSC_FAILING = 'declare var require: any;\nconst assert = require("node:assert");\nassert.deepEqual(1 + 1, 3);\n'
+HARNESS_VARIANTS: tuple[SandboxLanguage, ...] = (
+    # nuprl/MultiPL-E's evaluators (evaluation/src/eval_*.py), which codemill.sandbox.multipl_e scores with:
+    # tsc type-checks (a type error fails the program) then node runs its output; g++ without -O; rustc's
+    # default edition (2015); Debian's php.ini, which compiles assert() out as MultiPL-E's Ubuntu image does.
+    _variant(
+        "typescript",
+        "typescript-tsc",
+        compile=("node", TSC, "--target", "esnext", "{file}"),
+        version=("node", TSC, "--version"),
+        failing=_TSC_FAILING,
+    ),
+    _variant("cpp", "cpp-O0", compile=("g++", "-std=c++17", "-o", "main", "{file}")),
+    _variant("rust", "rust-2015", compile=("rustc", "-o", "main", "{file}")),
+    _variant(
+        "php",
+        "php-system-ini",
+        run=("php", "{file}"),
+        failing='<?php\nif (1 + 1 !== 3) {\n  throw new Exception("Test failed!");\n}\n',
+    ),
+    # Qwen2.5-Coder's base-model harness (qwencoder-eval/base/benchmarks/multiple-eval), whose published
+    # per-sample verdicts bench/multipl_e_agreement.py compares with: ES2015's library; no System.Numerics.
+    _variant(
+        "typescript",
+        "typescript-tsc-es2015",
+        compile=("node", TSC, "--target", "ES2015", "--lib", "ES2015,DOM", "{file}"),
+        version=("node", TSC, "--version"),
+        failing=_TSC_FAILING,
+    ),
+    _variant("csharp", "csharp-no-numerics", compile=("mcs", "-d:DEBUG", "-out:main.exe", "{file}")),
+)
+LANGUAGES += HARNESS_VARIANTS
 
 _BY_NAME: dict[str, SandboxLanguage] = {}
 for _lang in LANGUAGES:

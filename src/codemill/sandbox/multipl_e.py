@@ -3,8 +3,12 @@
 MultiPL-E (nuprl, BSD) translates HumanEval's prompts and tests to 18 languages; a model completes the
 prompt, and the program that runs is the prompt, the completion cut at the first stop token, a newline
 and the problem's ``tests``, exactly as MultiPL-E's own evaluator assembles it. Nothing is rewritten:
-a harness that "fixes" programs scores a different benchmark. What each language needs besides its
-sandbox entry is in :data:`HARNESSES`:
+a harness that "fixes" programs scores a different benchmark. Programs are compiled, run and judged by
+MultiPL-E's own evaluators' rules (:mod:`codemill.sandbox.multipl_e_rules`: their flags, type checks,
+timeouts and verdicts, e.g. C# fails on ``Unhandled Exception`` whatever the exit code, TypeScript must pass
+``tsc``); ``rules="sandbox"`` scores with codemill's own statuses instead, ``rules="qwen-base"`` with
+Qwen2.5-Coder's base-model harness. What each language needs besides its sandbox entry is in
+:data:`HARNESSES`:
 
 * Go: the tests are a ``go test`` package (``language: go_test.go``): the ``go-test`` entry builds the
   test binary as ``go test`` does, vet included, and runs it.
@@ -13,7 +17,8 @@ sandbox entry is in :data:`HARNESSES`:
 * Java: the tests import ``org.javatuples`` (Debian's ``libjavatuples-java``, on the entry's classpath).
 * D: the tests are ``unittest`` blocks (the ``d`` entry compiles with ``-funittest``).
 * C#: ``Debug.Assert`` (the ``csharp`` entry compiles with ``DEBUG`` and reports failed asserts).
-* PHP: a failed test throws ``Exception("Test failed!")`` (the ``php`` entry calls that ``failed``).
+* PHP: a failed test throws ``Exception("Test failed!")``; ``assert()`` is off, as in MultiPL-E's image.
+* TypeScript: the program must type-check (``tsc --target esnext``), as MultiPL-E's evaluator requires.
 * Python: the file is HumanEval's own layout (``prompt``, ``test`` with its ``check(...)`` call).
 
 Racket, Julia and Swift have no toolchain here (Debian has no Julia and no Swift; Racket is not
@@ -21,7 +26,11 @@ installed by ``scripts/install_toolchains.sh``): they are listed, marked unsuppo
 :func:`requests` refuses them instead of scoring them 0.
 
 Known broken problems, found by the hand-written solutions in ``tests/multipl_e_solutions``: PHP's
-``HumanEval_23_strlen`` redeclares PHP's built-in ``strlen`` (a fatal error whatever the completion).
+``HumanEval_23_strlen`` redeclares PHP's built-in ``strlen`` (a fatal error whatever the completion). C#'s
+tests call ``.Equals`` on the answer, so where the right answer is ``null`` (``HumanEval_12_longest`` of an
+empty list, ``HumanEval_162_string_to_md5`` of ``""``) every correct program dies of a
+``NullReferenceException``: MultiPL-E's evaluator fails it, Qwen2.5-Coder's base harness (which only looks
+for ``Fail``) passes it.
 """
 
 from __future__ import annotations
@@ -30,11 +39,12 @@ import gzip
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from codemill.sandbox.multipl_e_rules import DEFAULT_RULES, Evaluator, Verdict, evaluator
 from codemill.sandbox.schema import LimitsOverride, Request, Result
 
 __all__ = [
@@ -48,6 +58,7 @@ __all__ = [
     "requests",
     "supported",
     "truncate",
+    "verdict",
 ]
 
 DATA = resources.files("codemill") / "data" / "benchmarks" / "multipl-e"
@@ -68,13 +79,28 @@ class Harness:
 
     dataset: str
     """MultiPL-E's name of the language, the ``LANG`` of ``humaneval-LANG.jsonl``."""
-    language: str | None
-    """The sandbox language that runs it; None when unsupported."""
+    runs: bool = True
+    """False when the sandbox cannot run it."""
     unsupported: str = ""
     """Why the sandbox cannot run it (empty when it can)."""
     files: tuple[str, ...] = ()
     """Support files written next to the program (``luaunit.lua``)."""
-    limits: LimitsOverride = field(default_factory=LimitsOverride)
+
+    def evaluator(self, rules: str = DEFAULT_RULES) -> Evaluator:
+        """How the rule set compiles, runs and judges this language (:mod:`codemill.sandbox.multipl_e_rules`)."""
+        if not self.runs:
+            raise UnsupportedLanguageError(f"MultiPL-E's {self.dataset} cannot run in the sandbox: {self.unsupported}")
+        return evaluator(self.dataset, rules)
+
+    @property
+    def language(self) -> str | None:
+        """The sandbox entry that runs it under the default rules; None when unsupported."""
+        return self.evaluator().language if self.runs else None
+
+    @property
+    def limits(self) -> LimitsOverride:
+        """The run phase's limits under the default rules (the evaluator's timeout)."""
+        return self.evaluator().limits()
 
     def support_files(self) -> dict[str, str]:
         return {name: _luaunit() for name in self.files if name == "luaunit.lua"}
@@ -83,32 +109,32 @@ class Harness:
 HARNESSES: dict[str, Harness] = {
     h.dataset: h
     for h in (
-        Harness("python", "python"),
-        Harness("cpp", "cpp"),
-        Harness("java", "java"),
-        Harness("php", "php"),
-        Harness("ts", "typescript"),
-        Harness("cs", "csharp"),
-        Harness("sh", "bash"),
-        Harness("js", "javascript"),
-        Harness("go", "go-test"),
-        Harness("rs", "rust"),
-        Harness("rb", "ruby"),
-        Harness("pl", "perl"),
-        Harness("lua", "lua", files=("luaunit.lua",)),
-        Harness("r", "r"),
-        Harness("scala", "scala"),
-        Harness("d", "d"),
-        Harness("rkt", None, "Racket is not installed (Debian's racket is not in scripts/install_toolchains.sh)"),
-        Harness("jl", None, "Julia has no Debian package and no offline installer here"),
-        Harness("swift", None, "Swift has no Debian package (Debian's `swift` is OpenStack Swift)"),
+        Harness("python"),
+        Harness("cpp"),
+        Harness("java"),
+        Harness("php"),
+        Harness("ts"),
+        Harness("cs"),
+        Harness("sh"),
+        Harness("js"),
+        Harness("go"),
+        Harness("rs"),
+        Harness("rb"),
+        Harness("pl"),
+        Harness("lua", files=("luaunit.lua",)),
+        Harness("r"),
+        Harness("scala"),
+        Harness("d"),
+        Harness("rkt", False, "Racket is not installed (Debian's racket is not in scripts/install_toolchains.sh)"),
+        Harness("jl", False, "Julia has no Debian package and no offline installer here"),
+        Harness("swift", False, "Swift has no Debian package (Debian's `swift` is OpenStack Swift)"),
     )
 }
 
 
 def supported() -> list[str]:
     """MultiPL-E's names of the languages the sandbox runs."""
-    return [name for name, harness in HARNESSES.items() if harness.language is not None]
+    return [name for name, harness in HARNESSES.items() if harness.runs]
 
 
 @dataclass(frozen=True)
@@ -164,21 +190,26 @@ def program(problem: Problem, completion: str) -> str:
     return problem.prompt + completion + "\n" + problem.tests
 
 
+def _harness(dataset: str) -> Harness:
+    harness = HARNESSES.get(dataset)
+    if harness is None:
+        raise KeyError(f"unknown MultiPL-E language {dataset!r}; known: {', '.join(HARNESSES)}")
+    return harness
+
+
 def requests(
     dataset: str,
     completions: Mapping[str, str] | Iterable[tuple[Problem, str]],
     limits: LimitsOverride | None = None,
+    rules: str = DEFAULT_RULES,
 ) -> Iterator[Request]:
     """Sandbox requests for completions, given as ``{problem name: completion}`` or ``(problem, completion)``.
 
     Completions are used as given: cut them with :func:`truncate` first when they are raw model output.
-    Each request's ``id`` is ``DATASET/NAME``.
+    Each request's ``id`` is ``DATASET/NAME``; it runs with the rule set's commands and timeout (judge the
+    result with :func:`verdict` and the same ``rules``).
     """
-    harness = HARNESSES.get(dataset)
-    if harness is None:
-        raise KeyError(f"unknown MultiPL-E language {dataset!r}; known: {', '.join(HARNESSES)}")
-    if harness.language is None:
-        raise UnsupportedLanguageError(f"MultiPL-E's {dataset} cannot run in the sandbox: {harness.unsupported}")
+    spec = _harness(dataset).evaluator(rules)
     if isinstance(completions, Mapping):
         by_name = {p.name: p for p in load_problems(dataset)}
         missing = sorted(set(completions) - set(by_name))
@@ -187,15 +218,20 @@ def requests(
         pairs: Iterable[tuple[Problem, str]] = ((by_name[name], text) for name, text in completions.items())
     else:
         pairs = completions
-    files = harness.support_files()
+    files = _harness(dataset).support_files()
     for problem, completion in pairs:
         yield Request(
-            language=harness.language,
+            language=spec.language,
             code=program(problem, completion),
             files=files,
-            limits=limits or harness.limits,
+            limits=limits or spec.limits(),
             id=f"{dataset}/{problem.name}",
         )
+
+
+def verdict(dataset: str, result: Result, rules: str = DEFAULT_RULES) -> Verdict:
+    """The rule set's evaluator's verdict on a sandbox result of MultiPL-E's ``dataset`` (``OK`` passes)."""
+    return _harness(dataset).evaluator(rules).judge(result)
 
 
 def evaluate(
@@ -203,8 +239,10 @@ def evaluate(
     completions: Mapping[str, str] | Iterable[tuple[Problem, str]],
     concurrency: int | None = None,
     limits: LimitsOverride | None = None,
-) -> list[Result]:
-    """Run completions through the sandbox (in parallel); a result per completion, in order."""
+    rules: str = DEFAULT_RULES,
+) -> list[tuple[Result, Verdict]]:
+    """Run completions through the sandbox (in parallel); per completion, in order, its result and verdict."""
     from codemill.sandbox.pool import run_many
 
-    return run_many(requests(dataset, completions, limits), concurrency=concurrency)
+    results = run_many(requests(dataset, completions, limits, rules), concurrency=concurrency)
+    return [(result, verdict(dataset, result, rules)) for result in results]

@@ -91,6 +91,18 @@ class Request(BaseModel):
     files: dict[str, str] = Field(
         default_factory=dict, description="Extra files (relative path -> text) written next to the program."
     )
+    files_base64: dict[str, str] = Field(
+        default_factory=dict, description="Extra files (relative path -> base64 content: binary allowed)."
+    )
+    fetch_files: list[str] = Field(
+        default_factory=list, description="Files (relative paths) read back after the run, into `Result.files`."
+    )
+    completion_marker: str | None = Field(
+        None,
+        description="A line the program prints after its last test (see `marker.py`): exit 0 without it on "
+        "stdout is `failed`, so a program that exits before its tests never passes. With `tests`, the runner "
+        "makes one itself where the language allows.",
+    )
     limits: LimitsOverride = Field(default_factory=LimitsOverride, description="Run-phase limits to change.")
     compile_limits: LimitsOverride = Field(
         default_factory=LimitsOverride, description="Compile-phase limits to change."
@@ -113,6 +125,9 @@ class PhaseResult(BaseModel):
     killed_by: Literal["cpu_time", "wall_time", "memory", "output", "file_size"] | None = Field(
         None, description="Why the sandbox ended the phase early, if it did."
     )
+    process_limit_hit: bool = Field(
+        False, description="A fork or thread was refused because the phase's `processes` limit was reached."
+    )
 
 
 class Result(BaseModel):
@@ -133,6 +148,10 @@ class Result(BaseModel):
     run: PhaseResult | None = None
     compile_seconds: float = 0.0
     run_seconds: float = 0.0
+    files: dict[str, str] = Field(default_factory=dict, description="The fetched files: path -> base64 content.")
+    files_left_out: dict[str, str] = Field(
+        default_factory=dict, description="Fetched files that did not come back: path -> why."
+    )
 
     @property
     def passed(self) -> bool:

@@ -5,6 +5,15 @@ PyPI client) already speak it, so pointing them at this service needs no code ch
 is underneath: no network in any mode, per-request memory limits, and a bounded number of runs at
 once, so a burst of requests queues instead of making every run time out (SandboxFusion#33, verl#3478).
 
+``/run_code`` follows SandboxFusion (``sandbox/server/sandbox_api.py``, ``sandbox/runners/types.py``)
+where it speaks: an unknown language is HTTP 422; ``files`` are base64 (binary allowed; a ``None``
+content is skipped, as there); ``fetch_files`` come back base64 in ``files``, a missing one left out;
+``return_code`` is null on a timeout; ``message`` is empty unless the status is ``SandboxError``.
+Where it differs, on purpose (README, sandbox section): a request is refused with 422 and a message
+(a limit over the operator's maximum, see ``caps.py``; a file name that is absolute, has ``..``, a NUL,
+or is both a file and a folder) where SandboxFusion would run it or answer 500; and our typed result
+rides along in ``codemill``.
+
 The handlers are ``async`` and hand each run to a worker thread through one
 :class:`anyio.CapacityLimiter`, so the event loop stays free to accept and queue requests while at
 most ``concurrency`` programs run.
@@ -12,18 +21,20 @@ most ``concurrency`` programs run.
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import anyio
-from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, HTTPException
+from fastapi import Request as HttpRequest
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from codemill import __version__
-from codemill.sandbox.languages import LANGUAGES
+from codemill.sandbox.caps import Caps
+from codemill.sandbox.languages import LANGUAGES, UnknownLanguageError
 from codemill.sandbox.pool import default_concurrency
-from codemill.sandbox.runner import run
+from codemill.sandbox.runner import prepare, run
 from codemill.sandbox.schema import LimitsOverride, PhaseResult, Request, Result
 
 __all__ = ["RunCodeRequest", "RunCodeResponse", "create_app", "to_request", "to_response"]
@@ -42,7 +53,7 @@ class RunCodeRequest(BaseModel):
     memory_limit_MB: int = -1  # SandboxFusion's field name, kept as is
     stdin: str | None = None
     files: dict[str, str | None] = Field(default_factory=dict, description="path -> base64 content")
-    fetch_files: list[str] = Field(default_factory=list, description="Not supported: always returns no files.")
+    fetch_files: list[str] = Field(default_factory=list, description="Files read back after the run (base64).")
 
 
 class CommandRunResult(BaseModel):
@@ -64,19 +75,14 @@ class RunCodeResponse(BaseModel):
 
 
 def to_request(body: RunCodeRequest) -> Request:
-    """SandboxFusion's request as ours. Raises ValueError for files that are not base64 of UTF-8 text."""
-    files = {}
-    for path, content in body.files.items():
-        try:
-            files[path] = base64.b64decode(content or "", validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as error:
-            raise ValueError(f"file {path!r}: not base64 of UTF-8 text ({error})") from error
+    """SandboxFusion's request as ours (files stay base64: the runner decodes and checks them)."""
     memory = body.memory_limit_MB if body.memory_limit_MB > 0 else None
     return Request(
         language=SANDBOXFUSION_NAMES.get(body.language, body.language),
         code=body.code,
         stdin=body.stdin or "",
-        files=files,
+        files_base64={path: content for path, content in body.files.items() if isinstance(content, str)},
+        fetch_files=body.fetch_files,
         limits=LimitsOverride(wall_seconds=body.run_timeout, cpu_seconds=body.run_timeout, memory_mb=memory),
         compile_limits=LimitsOverride(wall_seconds=body.compile_timeout, cpu_seconds=body.compile_timeout),
     )
@@ -89,7 +95,7 @@ def _phase(phase: PhaseResult | None) -> CommandRunResult | None:
     return CommandRunResult(
         status="TimeLimitExceeded" if timed_out else "Finished",
         execution_time=phase.wall_seconds,
-        return_code=phase.exit_code if phase.signal is None else -phase.signal,
+        return_code=None if timed_out else phase.exit_code if phase.signal is None else -phase.signal,
         stdout=phase.stdout,
         stderr=phase.stderr,
     )
@@ -99,24 +105,52 @@ def to_response(result: Result) -> RunCodeResponse:
     status = {"passed": "Success", "sandbox_error": "SandboxError"}.get(result.status, "Failed")
     return RunCodeResponse(
         status=status,  # type: ignore[arg-type]
-        message=result.message or result.status,
+        message=result.message if status == "SandboxError" else "",
         compile_result=_phase(result.compile),
         run_result=_phase(result.run),
+        files=result.files,
         codemill=result,
     )
 
 
-def create_app(concurrency: int | None = None) -> FastAPI:
-    """The service; ``concurrency`` programs run at once (default: one per core), the rest wait their turn."""
+def refusal(request: Request, caps: Caps) -> str | None:
+    """Why the service refuses ``request`` (HTTP 422), or None: unknown language, bad files, limits over caps."""
+    try:
+        prepare(request)
+    except UnknownLanguageError as error:
+        return str(error.args[0])
+    except ValueError as error:
+        return str(error)
+    found = caps.violations(request)
+    return "; ".join(found) if found else None
+
+
+def create_app(concurrency: int | None = None, caps: Caps | None = None) -> FastAPI:
+    """The service; ``concurrency`` programs run at once (default: one per core), the rest wait their turn.
+
+    ``caps``: the operator's maximums (default: :meth:`Caps.from_env`)."""
     limiter = anyio.CapacityLimiter(concurrency or default_concurrency())
+    caps = caps or Caps.from_env()
     app = FastAPI(
         title="codemill sandbox",
         version=__version__,
         description="Run untrusted code in many languages, isolated and limited.",
     )
 
+    @app.middleware("http")
+    async def refuse_huge_bodies(request: HttpRequest, call_next: Callable[[HttpRequest], Awaitable[Response]]):
+        # A body is parsed into memory before any check: refuse one far over what a request may carry.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > 2 * caps.request_bytes + (1 << 20):
+            message = f"request body of {declared} bytes; this server takes at most about {2 * caps.request_bytes}"
+            return JSONResponse(status_code=413, content={"detail": message})
+        return await call_next(request)
+
     async def execute(request: Request) -> Result:
-        return await anyio.to_thread.run_sync(run, request, limiter=limiter)
+        why = refusal(request, caps)
+        if why is not None:
+            raise HTTPException(status_code=422, detail=why)
+        return await anyio.to_thread.run_sync(run, request, caps, limiter=limiter)
 
     @app.post("/run", response_model=Result, summary="Run one program (codemill's schema).")
     async def run_endpoint(request: Request) -> Result:
@@ -126,9 +160,13 @@ def create_app(concurrency: int | None = None) -> FastAPI:
     async def run_code(body: RunCodeRequest) -> RunCodeResponse:
         try:
             request = to_request(body)
-        except ValueError as error:
-            return RunCodeResponse(status="SandboxError", message=str(error))
+        except ValidationError as error:  # a timeout or memory beyond what any phase may have
+            raise HTTPException(status_code=422, detail=f"the request's limits cannot be run: {error}") from None
         return to_response(await execute(request))
+
+    @app.get("/limits", summary="The most a request may ask for on this server.")
+    async def limits() -> Caps:
+        return caps
 
     @app.get("/languages", summary="The languages and their aliases.")
     async def languages() -> dict[str, list[str]]:

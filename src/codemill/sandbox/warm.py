@@ -21,8 +21,9 @@ would share one process's state between programs), one JVM per batch (programs w
 
 Seeds live in ``/var/tmp/codemill-sandbox-warm-UID/`` (``CODEMILL_SANDBOX_WARM_DIR``; never under ``/tmp``,
 which the sandbox replaces), owned by the sandbox's caller and read-only for the sandbox's user, named by
-a hash of the toolchain's version and flags, and built on first use under a lock (:func:`warm_up` builds
-them ahead); ``CODEMILL_SANDBOX_WARM=0`` turns every warm path off (the bench's cold numbers).
+a hash of the toolchain's version and flags and of the CPU kind (:func:`cpu_kind`), and built on first use
+under a lock (:func:`warm_up` builds them ahead); ``CODEMILL_SANDBOX_WARM=0`` turns every warm path off
+(the bench's cold numbers).
 """
 
 from __future__ import annotations
@@ -31,22 +32,26 @@ import contextlib
 import hashlib
 import logging
 import os
+import platform
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
-from codemill.sandbox.isolation import NOBODY, SANDBOX_PATH, execute, workspace
+from codemill.sandbox.isolation import SANDBOX_PATH, execute
 from codemill.sandbox.languages import SandboxLanguage
+from codemill.sandbox.workspace import workspace
 
 __all__ = ["WarmPath", "enabled", "prepare", "warm_up"]
 
 log = logging.getLogger(__name__)
 
 PCH_HEADER = "codemill-stdc++.h"
+NATIVE_FLAG = re.compile(r"-m(?:arch|tune|cpu)=native$")
 _PCH_PRELUDE = re.compile(r"\A(?:[ \t]*(?://[^\n]*)?\n|[ \t]*#[ \t]*include[ \t]*[<\"]([\w/.+]+)[>\"][ \t]*\n)+")
 _PCH_COVERS = {"bits/stdc++.h", "assert.h", "cassert"}
 
@@ -122,8 +127,27 @@ def _base() -> Path:
     return base
 
 
+@cache
+def cpu_kind() -> str:
+    """The processor as the host describes it (vendor, model, feature flags): part of every seed's name.
+
+    The seeds are built with the toolchains' portable defaults (no ``-march=native``: refused in
+    :func:`_pch_flags`), but ``/var/tmp`` may outlive the machine under it (an AMD EPYC with AVX2 one
+    session, an Intel Xeon with AVX-512 the next), and a JVM archive or a precompiled header that a
+    toolchain judged by the CPU it was built on must not be offered to another: a new CPU, new seeds."""
+    fields: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if not line.strip():
+                break  # the first processor is enough
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    described = [platform.machine(), *(fields.get(k, "") for k in ("vendor_id", "model name", "flags", "Features"))]
+    return hashlib.sha256("|".join(described).encode()).hexdigest()[:12]
+
+
 def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((cpu_kind(), parts)).encode()).hexdigest()[:16]
 
 
 def _version(argv: tuple[str, ...]) -> str:
@@ -134,10 +158,14 @@ def _version(argv: tuple[str, ...]) -> str:
 def _seed(key: str, build) -> Path | None:  # type: ignore[no-untyped-def]
     """The seed folder ``key``, built once by ``build(tmp_folder)``; None when building fails (logged)."""
     with _lock(key):
-        if key in _built:
-            return _built[key]
         try:
             target = _base() / key
+        except Exception as error:
+            log.warning("warm path %s not available: %s", key, error)
+            return None
+        if str(target) in _built:
+            return _built[str(target)]
+        try:
             if not target.is_dir():
                 tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=_base()))
                 try:
@@ -148,11 +176,11 @@ def _seed(key: str, build) -> Path | None:  # type: ignore[no-untyped-def]
                         tmp.rename(target)
                 finally:
                     shutil.rmtree(tmp, ignore_errors=True)
-            _built[key] = target if target.is_dir() else None
+            _built[str(target)] = target if target.is_dir() else None
         except Exception as error:  # a warm path must never break a run: it only makes it slower
             log.warning("warm path %s not available: %s", key, error)
-            _built[key] = None
-        return _built[key]
+            _built[str(target)] = None
+        return _built[str(target)]
 
 
 def _pch_flags(language: SandboxLanguage) -> tuple[str, ...]:
@@ -165,6 +193,8 @@ def _pch_flags(language: SandboxLanguage) -> tuple[str, ...]:
         elif arg == "-o":
             skip = True
         elif "{" not in arg:
+            if NATIVE_FLAG.match(arg):
+                raise ValueError(f"{language.name}: {arg} would tie the precompiled header to this CPU")
             flags.append(arg)
     return tuple(flags)
 
@@ -179,7 +209,11 @@ def _uses_pch(program: str) -> bool:
 
 def _cpp_pch(language: SandboxLanguage) -> Path | None:
     assert language.compile is not None
-    compiler, flags = language.compile[0], _pch_flags(language)
+    try:
+        compiler, flags = language.compile[0], _pch_flags(language)
+    except ValueError as error:
+        log.warning("warm path cpp-pch not used: %s", error)
+        return None
     key = f"cpp-pch-{_fingerprint(_version((compiler, '--version')), flags)}"
 
     def build(folder: Path) -> None:
@@ -202,13 +236,16 @@ def _go_cache(language: SandboxLanguage) -> Path | None:
 
         go_test = get_language("go-test")
         assert go_test.compile is not None
-        with workspace() as work:
-            (work / go_test.file_name(GO_WARMUP)).write_text(GO_WARMUP)
-            argv = [part.format(file=go_test.file_name(GO_WARMUP)) for part in go_test.compile]
-            outcome = execute(argv, work, COMPILE_LIMITS, go_test.env, go_test.binds)
+        with workspace(COMPILE_LIMITS.memory_mb) as work:
+            source = work.path / go_test.file_name(GO_WARMUP)
+            source.write_text(GO_WARMUP)
+            if work.uid is not None:
+                os.chown(source, work.uid, work.uid)
+            argv = [part.format(file=source.name) for part in go_test.compile]
+            outcome = execute(argv, work.path, COMPILE_LIMITS, go_test.env, go_test.binds, uid=work.uid)
             if outcome.sandbox_failed or outcome.result.exit_code != 0:
                 raise RuntimeError(f"warming Go's build cache failed: {outcome.result.stderr[-500:]}")
-            shutil.copytree(work / ".cache" / "go-build", folder, dirs_exist_ok=True)
+            shutil.copytree(work.path / ".cache" / "go-build", folder, dirs_exist_ok=True)
 
     return _seed(key, build)
 
@@ -272,15 +309,15 @@ def prepare(language: SandboxLanguage, program: str) -> WarmPath | None:
     raise ValueError(f"{language.name}: unknown warm path {language.warm!r}")
 
 
-def install_seed(warm: WarmPath, folder: Path) -> None:
-    """Copy the warm path's seed into a run's folder, owned by the sandbox's user."""
+def install_seed(warm: WarmPath, folder: Path, uid: int | None) -> None:
+    """Copy the warm path's seed into a run's folder, owned by the run's user (``uid``; None: the caller)."""
     if warm.seed is None:
         return
     target = folder / warm.seed_to
     shutil.copytree(warm.seed, target)
-    if os.geteuid() == 0:
+    if uid is not None:
         for path in (*target.parents[: len(Path(warm.seed_to).parts) - 1], target, *target.rglob("*")):
-            os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+            os.chown(path, uid, uid, follow_symlinks=False)
 
 
 def warm_up(names: tuple[str, ...] = ("cpp", "go", "java", "scala")) -> dict[str, bool]:
