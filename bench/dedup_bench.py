@@ -67,7 +67,7 @@ def real_files(limit: int, rng: random.Random) -> list[Path]:
 
 
 def build_corpus(rng: random.Random) -> tuple[Path, list[dict], list[dict]]:
-    from codemill.curate.decontam.benchmarks import BUILTIN
+    from codemill.benchmarks import decontamination_items
 
     corpus = WORK / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
@@ -86,8 +86,8 @@ def build_corpus(rng: random.Random) -> tuple[Path, list[dict], list[dict]]:
         copy_name = f"near/{j:05d}{Path(name).suffix}"
         texts[copy_name] = copy
         pairs.append({"a": name, "b": copy_name, "jaccard": jac})
-    snippets = [it for b in ("humaneval", "mbpp") for it in BUILTIN[b]()]
-    snippets += [it for it in BUILTIN["multipl-e"]() if it.id.split("/")[1] in ("js", "java", "cpp", "go")]
+    snippets = [it for b in ("humaneval", "mbpp") for it in decontamination_items(b)]
+    snippets += [it for it in decontamination_items("multipl-e") if it.id.split("/")[1] in ("js", "java", "cpp", "go")]
     planted = []
     for j, item in enumerate(rng.sample(snippets, 100)):
         host = texts[rng.choice(names)]
@@ -223,7 +223,7 @@ from codemill.pipeline.run import curate
 t0 = time.perf_counter()
 recipe = parse_recipe({"steps": [{"step": "dedup", "exact": False}]})
 stats = curate(recipe, [Path(sys.argv[1])], Path(sys.argv[2]), workers=int(sys.argv[3]), progress=False,
-               overwrite=True, report=False)
+               overwrite=True)
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"seconds": time.perf_counter() - t0, "removed": stats["documents_rejected"], "peak_rss_mb": hwm}))
 """
@@ -255,7 +255,6 @@ def main() -> None:
         workers=2,
         progress=False,
         overwrite=True,
-        report=False,
     )
     quality = measure_quality(out, pairs, texts)
     print(
@@ -272,7 +271,6 @@ def main() -> None:
         workers=2,
         progress=False,
         overwrite=True,
-        report=False,
     )
     contaminated = {f"{r['repo']}/{r['path']}" for r in rows_of(dout, "rejected")}
     caught = sum(1 for p in planted if p["doc"] in contaminated)

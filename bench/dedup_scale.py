@@ -95,9 +95,7 @@ def run(executor: str, inputs: Path, out: Path) -> dict:
     recipe = parse_recipe({"shards": {"target_bytes": 16_000_000}, "steps": [{"step": "dedup"}]})
     t0 = time.perf_counter()
     with PeakMemory() as mem:
-        stats = curate(
-            recipe, [inputs], out, executor=executor, workers=2, progress=False, overwrite=True, report=False
-        )  # type: ignore[arg-type]
+        stats = curate(recipe, [inputs], out, executor=executor, workers=2, progress=False, overwrite=True)  # type: ignore[arg-type]
     return {
         "seconds": round(time.perf_counter() - t0, 1),
         "peak_memory_mb": round(mem.peak / 2**20),

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from codemill import __version__
-from codemill.curate.filters.classifier import Classifier, resolve_model
+from codemill.curate.classify.model import Classifier, resolve_model
 from codemill.curate.filters.signals import AUTOGEN_MARKERS
 from codemill.data.samples import build_sample_corpus
 from codemill.data.writers import iter_parquet_rows
@@ -103,7 +103,7 @@ def run_codemill(jsonl: Path, out: Path, every_document: bool) -> tuple[float, d
     recipe = ladder_recipe(every_document)
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    stats = curate(recipe, [jsonl], out, workers=1, progress=False, report=False)
+    stats = curate(recipe, [jsonl], out, workers=1, progress=False)
     seconds = time.perf_counter() - start
     steps = {
         s["name"]: {"in": s["in"], "kept": s["kept"], "seconds": s["seconds"], "reasons": s["reasons"]}

@@ -41,7 +41,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from codemill.curate.filters.classifier import Classifier, ClassifierFilter
+from codemill.curate.classify.model import Classifier
+from codemill.curate.filters.classifier import ClassifierFilter
 from codemill.curate.filters.rules import CodeRules
 from codemill.data.languages import detect_language
 from codemill.data.schema import Document
@@ -279,13 +280,15 @@ def judge(files: Sequence[LabelledFile], rules: CodeRules, classifiers: Sequence
     fired = [rules.fired(doc) for doc in docs]
     probs: list[dict[str, float]] = [{} for _ in docs]
     for step in classifiers:
-        judged = [i for i, doc in enumerate(docs) if step.p.kinds is None or doc.kind in step.p.kinds]
+        judged = [i for i, doc in enumerate(docs) if step.judged(doc)]
         clf: Classifier = step.classifier
-        for i, prob in zip(judged, clf.probabilities([docs[i].text for i in judged], step.p.positive), strict=True):
+        for i, prob in zip(
+            judged, clf.probabilities([docs[i].text for i in judged], step.params.positive), strict=True
+        ):
             probs[i][step.score_name] = prob
     out = []
     for f, p in zip(fired, probs, strict=True):
-        level2 = any(p.get(s.score_name, 1.0) < s.p.threshold for s in classifiers)
+        level2 = any(p.get(s.score_name, 1.0) < s.params.threshold for s in classifiers)
         out.append(Verdicts(f, p, {"level 1": bool(f), "level 2": level2, "levels 1+2": bool(f) or level2}))
     return out
 
@@ -424,14 +427,14 @@ def main() -> None:
         "python": platform.python_version(),
         "recipe": str(RECIPE.relative_to(ROOT)),
         "levels": {
-            "level 1": rules.p.model_dump(mode="json"),
+            "level 1": rules.params.model_dump(mode="json"),
             "level 2": [
                 {
                     "model": str(s.classifier.path.relative_to(ROOT)),
-                    "positive": s.p.positive,
-                    "threshold": s.p.threshold,
-                    "kinds": s.p.kinds,
-                    "mode_in_recipe": s.p.mode,
+                    "positive": s.params.positive,
+                    "threshold": s.params.threshold,
+                    "kinds": sorted(s.kinds) if s.kinds is not None else None,
+                    "mode_in_recipe": s.mode,
                 }
                 for s in classifiers
             ],

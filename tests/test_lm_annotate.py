@@ -11,8 +11,8 @@ from helpers import STDLIB
 from typer.testing import CliRunner
 
 from codemill.cli import app
-from codemill.curate.filters.classifier import Classifier
-from codemill.curate.filters.lm_annotate import label_by_quantile, sample_documents, scoring_text
+from codemill.curate.classify.annotate import label_by_quantile, sample_documents, scoring_text
+from codemill.curate.classify.model import Classifier
 from codemill.data.schema import Document
 from codemill.llm.perplexity import PerplexityScorer
 

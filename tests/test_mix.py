@@ -19,15 +19,15 @@ from codemill.curate.mix import (
     mix,
     parse_ratio,
     report_section,
-    report_section_html,
     select_copies,
 )
-from codemill.curate.mix_cli import app as mix_app
+from codemill.curate.mix.cli import app as mix_app
 from codemill.curate.pack.cli import app as pack_app
 from codemill.data.samples_mixed import build_mixed_corpus, documentation_documents, math_documents
 from codemill.data.schema import Document, documents_to_table
 from codemill.data.textio import open_binary_read
 from codemill.data.writers import write_jsonl
+from codemill.report import render_report
 
 
 def zstd_lines(path: Path) -> list[str]:
@@ -105,8 +105,8 @@ def test_a_short_kind_is_reported_never_rebalanced(inputs: list[Path], tmp_path:
     assert report["achieved_ratio"]["math"] < 0.05
     section = report_section(report)
     assert section["warnings"] and section["tables"][0]["rows"][2][-1].startswith("short by")
-    html = report_section_html({**report, "warnings": ["<script>x</script>"]})
-    assert "<script>" not in html and "&lt;script&gt;" in html and "<table>" in html
+    page = render_report({"final_steps": {"mix": {"folder": "mix", "section": {**section, "warnings": ["<script>x"]}}}})
+    assert "<script>x" not in page and "&lt;script&gt;x" in page and "Languages (top 15 per kind)" in page
 
 
 def test_quality_weights_and_the_repeat_cap() -> None:

@@ -10,8 +10,8 @@ import pytest
 from helpers import STDLIB
 from typer.testing import CliRunner
 
-from codemill.curate.mix_cli import app as mix_app
-from codemill.curate.mix_step import MixStep
+from codemill.curate.mix.cli import app as mix_app
+from codemill.curate.mix.step import MixStep
 from codemill.curate.pack.cli import app as pack_app
 from codemill.curate.pack.step import PackStep
 from codemill.data.samples_mixed import documentation_documents
@@ -19,6 +19,7 @@ from codemill.data.writers import write_jsonl
 from codemill.pipeline.recipe import RecipeError, default_recipe_path, load_recipe
 from codemill.pipeline.run import curate
 from codemill.pipeline.runner import RunError
+from codemill.report import render_report
 
 RECIPE = """\
 name: mix-and-pack
@@ -107,7 +108,7 @@ def test_the_recipe_makes_the_shards_the_cli_pair_makes(recipe_run: tuple[Path, 
     assert set(step_mix["achieved_ratio"]) == {"code", "text"} and step_mix["output"]["rows"] > 0
     assert final["pack"]["summary"]["counts"] == step_pack["counts"]
     assert json.loads((out / "stats.json").read_text())["final_steps"] == final
-    html = (out / "report.html").read_text()
+    html = render_report(stats)
     assert 'id="final-mix"' in html and 'id="final-pack"' in html
     assert f"{step_pack['counts']['tokens']:,}" in html
     # final steps are no document steps: the counts and the curated data are those of the stages
@@ -200,7 +201,7 @@ def test_a_kind_the_corpus_lacks_is_reported_short(corpus: list[Path], tmp_path:
     assert mixed["kinds"]["math"]["short"] and mixed["kinds"]["math"]["shortfall_pct"] == 100.0
     assert not mixed["kinds"]["code"]["short"] and not mixed["kinds"]["text"]["short"]
     assert any(w.startswith("math is short of its share") for w in mixed["warnings"])
-    assert "math is short of its share" in (tmp_path / "out" / "report.html").read_text()
+    assert "math is short of its share" in render_report(stats)
     assert stats["final_steps"]["pack"]["summary"]["counts"]["documents"] == mixed["output"]["rows"]
 
 

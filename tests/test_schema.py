@@ -10,11 +10,12 @@ from helpers import STDLIB
 
 from codemill.data.readers import read_unit
 from codemill.data.schema import (
-    DOCUMENT_SCHEMA,
-    REJECTED_SCHEMA,
     Document,
     Rejection,
+    ScoreColumnsError,
+    document_schema,
     documents_to_table,
+    rejected_schema,
     rejections_to_table,
     table_to_documents,
 )
@@ -46,14 +47,27 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     docs = real_documents()
     pq.write_table(documents_to_table(docs), tmp_path / "d.parquet")
     table = pq.read_table(tmp_path / "d.parquet")
-    assert table.schema.equals(DOCUMENT_SCHEMA)
+    assert table.schema.equals(document_schema(["format", "rules"]))
+    assert table.column_names[-2:] == ["score_format", "score_rules"]
     assert table_to_documents(table) == docs
+    assert table.column("score_rules").to_pylist()[-1] is None  # a document without the score: null, not 0
+
+
+def test_score_columns_are_the_ones_asked_for(tmp_path: Path) -> None:
+    docs = real_documents()
+    table = documents_to_table(docs, ["format", "rules", "code_quality"])  # a later step's score: all null
+    assert table.column("score_code_quality").null_count == len(docs)
+    assert table_to_documents(table) == docs
+    with pytest.raises(ScoreColumnsError, match=r"\['rules'\] have no column"):
+        documents_to_table(docs, ["format"])
+    no_scores = documents_to_table([Document(id="x", text="y")], [])
+    assert no_scores.schema.equals(document_schema()) and "scores" not in no_scores.column_names
 
 
 def test_rejected_sink_has_the_contract_plus_reason(tmp_path: Path) -> None:
     docs = real_documents()
     table = rejections_to_table([Rejection(docs[0], "too_large", "2 MB > 1 MB", rejected_by="format")])
-    assert table.schema.equals(REJECTED_SCHEMA)
+    assert table.schema.equals(rejected_schema(["format", "rules"]))
     row = table.to_pylist()[0]
     assert (row["rejected_by"], row["reason"], row["detail"]) == ("format", "too_large", "2 MB > 1 MB")
     assert table_to_documents(table) == [docs[0]]

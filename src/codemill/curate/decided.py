@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from codemill.data.schema import Document, Rejection
 from codemill.data.textio import atomic_path, atomic_write_text
-from codemill.pipeline.step import GlobalStep, StageContext
+from codemill.pipeline.step import GlobalStep, ParamsT, StageContext, Verdict, partition
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
@@ -63,7 +63,7 @@ def doc_keys(shard: int, rows: int) -> np.ndarray:
     return (np.uint64(shard) << np.uint64(32)) | np.arange(rows, dtype=np.uint64)
 
 
-class DecidedStep(GlobalStep):
+class DecidedStep(GlobalStep[ParamsT]):
     """A global step whose phases leave ``work/decisions/NNNNN.parquet`` and ``work/summary.json``."""
 
     def begin_shard(self, ctx: StageContext, shard: int) -> None:
@@ -72,22 +72,18 @@ class DecidedStep(GlobalStep):
         self._row = 0
 
     def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
-        kept: list[Document] = []
-        rejected: list[Rejection] = []
-        for doc in batch:
-            decision = self._decisions.get(self._row)
-            self._row += 1
-            if decision is not None and decision["id"] != doc.id:
-                raise RuntimeError(f"{self.name}: decisions out of step at row {self._row - 1}: {doc.id}")
-            verdict = self.apply(doc, decision) if decision is not None else None
-            if verdict is None:
-                kept.append(doc)
-            else:
-                rejected.append(Rejection(doc, *verdict))
-        return kept, rejected
+        return partition(batch, map(self._verdict, batch))
+
+    def _verdict(self, doc: Document) -> Verdict:
+        """The shard's next decision, checked against the document it is about, applied."""
+        decision = self._decisions.get(self._row)
+        self._row += 1
+        if decision is not None and decision["id"] != doc.id:
+            raise RuntimeError(f"{self.name}: decisions out of step at row {self._row - 1}: {doc.id}")
+        return self.apply(doc, decision) if decision is not None else None
 
     @abstractmethod
-    def apply(self, doc: Document, decision: dict[str, Any]) -> tuple[str, str] | None:
+    def apply(self, doc: Document, decision: dict[str, Any]) -> Verdict:
         """``(reason, detail)`` to reject the document the decision is about, or None to keep it."""
 
     def write_summary(self, ctx: StageContext, summary: dict[str, Any]) -> None:

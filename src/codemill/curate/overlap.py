@@ -12,7 +12,7 @@ matches per text document, decisions). No task holds more than one bucket of the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -42,18 +42,13 @@ class OverlapParams(Params):
     buckets: int = Field(16, ge=1, le=4096, description="partitions of the n-gram index (parallel tasks)")
 
 
-class SourceOverlap(DecidedStep):
+class SourceOverlap(DecidedStep[OverlapParams]):
     """Text documents that repeat code data are removed, so text and code stay independent sources."""
 
     name = "source_overlap"
-    Params: ClassVar[type[OverlapParams]] = OverlapParams
-
-    def __init__(self, params: OverlapParams | None = None) -> None:
-        super().__init__(params)
-        self.p: OverlapParams = self.params  # type: ignore[assignment]
 
     def phases(self, ctx: StageContext) -> list[tuple[str, int]]:
-        return [("ngrams", ctx.shards), ("join", self.p.buckets), ("decide", 1)]
+        return [("ngrams", ctx.shards), ("join", self.params.buckets), ("decide", 1)]
 
     def run_task(self, ctx: StageContext, phase: str, task: int) -> None:
         {"ngrams": self._ngrams, "join": self._join, "decide": self._decide}[phase](ctx, task)
@@ -65,9 +60,9 @@ class SourceOverlap(DecidedStep):
         for batch in pq.ParquetFile(ctx.inputs[shard]).iter_batches(batch_size=2048, columns=["text", "kind"]):
             cols = batch.to_pydict()
             for body, kind in zip(cols["text"], cols["kind"], strict=True):
-                if kind in self.p.code_kinds or kind in self.p.text_kinds:
-                    grams = np.unique(ngram_hashes(token_hashes(whitespace_tokens(body)), self.p.ngram, False))
-                    if kind in self.p.code_kinds:
+                if kind in self.params.code_kinds or kind in self.params.text_kinds:
+                    grams = np.unique(ngram_hashes(token_hashes(whitespace_tokens(body)), self.params.ngram, False))
+                    if kind in self.params.code_kinds:
                         code.append(grams)
                     else:
                         pairs = np.zeros(len(grams), PAIR)
@@ -76,9 +71,11 @@ class SourceOverlap(DecidedStep):
                 row += 1
         codes = np.unique(np.concatenate([np.zeros(0, np.uint64), *code]))
         texts = np.concatenate([np.zeros(0, PAIR), *text])
-        b = np.uint64(self.p.buckets)
-        save_bucketed(ctx.work / "code" / f"{shard:05d}", codes, (codes % b).astype(np.int64), self.p.buckets)
-        save_bucketed(ctx.work / "text" / f"{shard:05d}", texts, (texts["gram"] % b).astype(np.int64), self.p.buckets)
+        b = np.uint64(self.params.buckets)
+        save_bucketed(ctx.work / "code" / f"{shard:05d}", codes, (codes % b).astype(np.int64), self.params.buckets)
+        save_bucketed(
+            ctx.work / "text" / f"{shard:05d}", texts, (texts["gram"] % b).astype(np.int64), self.params.buckets
+        )
         save_array(ctx.work / "rows" / f"{shard:05d}.npy", np.array([row], np.int64))
 
     def _join(self, ctx: StageContext, bucket: int) -> None:
@@ -93,12 +90,12 @@ class SourceOverlap(DecidedStep):
 
     def _decide(self, ctx: StageContext, _task: int) -> None:
         hits = np.concatenate(
-            [np.zeros(0, PAIR), *(np.load(ctx.work / "hits" / f"{b:05d}.npy") for b in range(self.p.buckets))]
+            [np.zeros(0, PAIR), *(np.load(ctx.work / "hits" / f"{b:05d}.npy") for b in range(self.params.buckets))]
         )
         docs, inverse = np.unique(hits["doc"], return_inverse=True)
         matches = np.bincount(inverse, weights=hits["gram"].astype(np.float64)).astype(np.int64) if len(docs) else docs
-        chosen = docs[matches >= self.p.min_matches]
-        counts = matches[matches >= self.p.min_matches]
+        chosen = docs[matches >= self.params.min_matches]
+        counts = matches[matches >= self.params.min_matches]
         shards, rows = shard_row(chosen)
         for s in range(ctx.shards):
             sel = shards == s
@@ -114,9 +111,9 @@ class SourceOverlap(DecidedStep):
         self.write_summary(
             ctx,
             {
-                "code_kinds": self.p.code_kinds,
-                "text_kinds": self.p.text_kinds,
-                "ngram": self.p.ngram,
+                "code_kinds": self.params.code_kinds,
+                "text_kinds": self.params.text_kinds,
+                "ngram": self.params.ngram,
                 "text_documents_with_overlap": len(docs),
                 "removed": len(chosen),
                 "documents": int(sum(int(np.load(ctx.work / "rows" / f"{s:05d}.npy")[0]) for s in range(ctx.shards))),
@@ -124,4 +121,4 @@ class SourceOverlap(DecidedStep):
         )
 
     def apply(self, doc: Document, decision: dict[str, Any]) -> tuple[str, str] | None:
-        return "overlaps_code", f"shares {decision['matches']} word {self.p.ngram}-grams with the code data"
+        return "overlaps_code", f"shares {decision['matches']} word {self.params.ngram}-grams with the code data"

@@ -3,12 +3,16 @@
 Planning walks the input once and writes down every unit (a source file of a repository, a JSONL file, a
 range of row groups of a Parquet file). The order is sorted, so the same input always gives the same plan,
 and the plan is saved with the run: a restarted run reads exactly the same units into the same shards.
+
+With ``format: auto`` a folder is read for what each thing in it is (:func:`iter_units`): JSONL and Parquet files
+as data, sub-folders as repositories, a sub-folder of only data files as data, a sub-folder of linked (or
+version-controlled) repositories as those repositories, and a version-controlled folder as one repository.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -72,7 +76,7 @@ class ReadOptions(BaseModel):
 
     format: Literal["auto", "repos", "jsonl", "parquet"] = Field(
         "auto",
-        description="auto: a file by its suffix; a folder of .jsonl/.parquet files as data, else repos",
+        description="auto: a file by its suffix, a folder by what it holds (data files, repositories, both)",
     )
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> input column, or the preset name 'stack'"
@@ -130,8 +134,12 @@ class InputError(ValueError):
     """The input cannot be planned at all (missing path, unknown format): the run stops with this message."""
 
 
+#: what marks a folder as a version-controlled checkout: one repository, whatever its layout
+VCS_MARKERS: tuple[str, ...] = (".git", ".hg", ".svn", ".bzr")
+
+
 def resolve_format(path: Path, requested: str) -> str:
-    """Decide how to read one input path."""
+    """How to read one input path: ``jsonl``, ``parquet``, ``repos``, or ``folder`` (auto: by what it holds)."""
     if requested != "auto":
         return requested
     if path.is_file():
@@ -142,10 +150,7 @@ def resolve_format(path: Path, requested: str) -> str:
         raise InputError(
             f"{path}: cannot tell the format from the name; use .jsonl(.gz/.zst) or .parquet, or pass --format"
         )
-    entries = [e for e in path.iterdir() if not e.name.startswith(".")]
-    if entries and all(e.is_file() and (is_jsonl(e) or is_parquet(e)) for e in entries):
-        return "parquet" if all(is_parquet(e) for e in entries) else "jsonl"
-    return "repos"
+    return "folder"
 
 
 def iter_units(inputs: list[Path], options: ReadOptions) -> Iterator[Unit]:
@@ -154,18 +159,88 @@ def iter_units(inputs: list[Path], options: ReadOptions) -> Iterator[Unit]:
         if not root.exists():
             raise InputError(f"input path {root} does not exist")
         fmt = resolve_format(root, options.format)
-        if fmt == "repos":
+        if fmt == "folder":
+            yield from _folder_units(root, set(options.skip_dirs))
+        elif fmt == "repos":
             if not root.is_dir():
                 raise InputError(f"{root}: --format repos needs a folder of repositories")
             yield from _repo_units(root, set(options.skip_dirs))
         else:
-            files = [root] if root.is_file() else sorted(_data_files(root, fmt))
+            wanted = is_parquet if fmt == "parquet" else is_jsonl
+            files = [root] if root.is_file() else sorted(_data_files(root, wanted))
             for f in files:
-                name = f.name if root.is_file() else f.relative_to(root).as_posix()
-                if fmt == "parquet":
-                    yield from _parquet_units(f, name)
-                else:
-                    yield Unit("jsonl", str(f), name, _size(f))
+                yield from _data_units(f, f.name if root.is_file() else f.relative_to(root).as_posix())
+
+
+def _is_data(path: Path) -> bool:
+    return is_jsonl(path) or is_parquet(path)
+
+
+def _data_units(path: Path, name: str) -> Iterator[Unit]:
+    """The units of one data file, read by its suffix."""
+    if is_parquet(path):
+        yield from _parquet_units(path, name)
+    else:
+        yield Unit("jsonl", str(path), name, _size(path))
+
+
+def _is_checkout(folder: Path) -> bool:
+    return any((folder / marker).exists() for marker in VCS_MARKERS)
+
+
+def _folder_kind(folder: Path, skip_dirs: set[str]) -> str:
+    """``data`` (only JSONL/Parquet files under it), ``repositories`` (no files of its own, and every sub-folder
+    is a link or a checkout: a folder of linked repositories, like the sample corpus's ``repos/``) or ``repository``."""
+    if _is_checkout(folder):
+        return "repository"
+    entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+    subfolders = [e for e in entries if e.is_dir() and e.name not in skip_dirs]
+    linked = subfolders and all(e.is_symlink() or _is_checkout(e) for e in subfolders)
+    if linked and not any(e.is_file() for e in entries):
+        return "repositories"
+    files = _walk_files(folder)
+    first = next(files, None)
+    if first is not None and _is_data(first) and all(_is_data(f) for f in files):
+        return "data"
+    return "repository"
+
+
+def _walk_files(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder`` (hidden ones left out), sorted, without following linked folders inside it."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if not fn.startswith("."):
+                yield Path(dirpath) / fn
+
+
+def _folder_units(root: Path, skip_dirs: set[str]) -> Iterator[Unit]:
+    """A folder read for what each thing in it is (``format: auto``).
+
+    A checkout is one repository named after the folder. Otherwise its loose JSONL/Parquet files (linked ones
+    too) are data; its other loose files belong to a repository named after the folder (linked ones are left
+    out, as inside a repository); each sub-folder is data, a folder of repositories, or a repository
+    (:func:`_folder_kind`). Data files are named by their path under ``root``, repositories by their folder.
+    """
+    if _is_checkout(root):
+        yield from _repository_units(root, root.name, skip_dirs)
+        return
+    entries = sorted(root.iterdir())
+    for f in (e for e in entries if e.is_file()):
+        if _is_data(f):
+            yield from _data_units(f, f.name)
+        elif not f.is_symlink():
+            yield Unit("repo_file", str(f), f.name, _size(f), repo=root.name)
+    for folder in (e for e in entries if e.is_dir() and e.name not in skip_dirs):
+        kind = _folder_kind(folder, skip_dirs)
+        if kind == "data":
+            for f in _walk_files(folder):
+                yield from _data_units(f, f.relative_to(root).as_posix())
+        elif kind == "repositories":
+            for repo in sorted(e for e in folder.iterdir() if e.is_dir() and e.name not in skip_dirs):
+                yield from _repository_units(repo, repo.name, skip_dirs)
+        else:
+            yield from _repository_units(folder, folder.name, skip_dirs)
 
 
 def _size(path: Path) -> int:
@@ -175,8 +250,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _data_files(root: Path, fmt: str) -> Iterator[Path]:
-    wanted = is_parquet if fmt == "parquet" else is_jsonl
+def _data_files(root: Path, wanted: Callable[[Path], bool]) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in filenames:
@@ -206,20 +280,26 @@ def _parquet_units(path: Path, name: str, target_rows_per_unit: int = 50_000) ->
 
 
 def _repo_units(root: Path, skip_dirs: set[str]) -> Iterator[Unit]:
-    """Each sub-folder of ``root`` is a repository; loose files at the top belong to a repo named after root."""
+    """``--format repos``: each sub-folder of ``root`` is a repository; loose files at the top belong to a repo
+    named after root."""
     top_files = sorted(e for e in root.iterdir() if e.is_file() and not e.is_symlink())
     for f in top_files:
         yield Unit("repo_file", str(f), f.name, _size(f), repo=root.name)
     repos = sorted(e for e in root.iterdir() if e.is_dir() and e.name not in skip_dirs)
     for repo in repos:
-        for dirpath, dirnames, filenames in os.walk(repo):  # the repo itself may be a symlink; inside, no
-            dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not d.endswith(".egg-info"))
-            base = Path(dirpath)
-            for fn in sorted(filenames):
-                f = base / fn
-                if f.is_symlink():
-                    continue  # a link inside a repo points at a file we read elsewhere, or outside the repo
-                yield Unit("repo_file", str(f), f.relative_to(repo).as_posix(), _size(f), repo=repo.name)
+        yield from _repository_units(repo, repo.name, skip_dirs)
+
+
+def _repository_units(repo: Path, name: str, skip_dirs: set[str]) -> Iterator[Unit]:
+    """Every file of one repository, by its path inside it; ``repo`` itself may be a link, links inside are not
+    followed (a link inside a repo points at a file read elsewhere, or outside the repo)."""
+    for dirpath, dirnames, filenames in os.walk(repo):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not d.endswith(".egg-info"))
+        base = Path(dirpath)
+        for fn in sorted(filenames):
+            f = base / fn
+            if not f.is_symlink():
+                yield Unit("repo_file", str(f), f.relative_to(repo).as_posix(), _size(f), repo=name)
 
 
 def plan_shards(units: Iterator[Unit], target_bytes: int, max_units: int) -> Iterator[list[Unit]]:

@@ -1,4 +1,8 @@
-"""One call that runs a recipe end to end: plan, run every stage's tasks and the final steps, add up, check, report."""
+"""One call that runs a recipe end to end: plan, run every stage's tasks and the final steps, add up, check.
+
+It returns the run's statistics (also in ``stats.json``); ``report.html`` is the command's to render from them
+(``codemill curate``: :func:`codemill.report.write_report`), so the engine knows nothing of reports.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,13 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codemill.pipeline.executors import ExecutorName, default_workers, make_executor
+from codemill.pipeline.explain import explanation_lines
 from codemill.pipeline.recipe import Recipe
 from codemill.pipeline.runner import (
+    RunError,
+    RunFailed,
     RunLayout,
+    kept_rows,
     load_final_steps,
     load_run,
     prepare,
@@ -39,7 +47,6 @@ def curate(
     overwrite: bool = False,
     ray_address: str | None = None,
     progress: bool | None = None,
-    report: bool = True,
 ) -> dict[str, Any]:
     """Run ``recipe`` over ``inputs`` into ``output``; resumes an interrupted run of the same recipe and input."""
     workers = workers or default_workers()
@@ -63,18 +70,30 @@ def curate(
             task = bar.add_task(f"stage {k} ({names})", total=n, completed=n - len(todo), unit="shards")
             for _ in pool.map(run_shard, todo):
                 bar.advance(task)
-        for k, step in enumerate(load_final_steps(layout)):  # one after the other: each may read the one before
-            done = layout.final_done(k).exists()
-            task = bar.add_task(f"final {step.name} -> {step.folder}/", total=1, completed=int(done), unit="")
-            if not done:
-                list(pool.map(run_final, [(str(layout.root), k)]))
-                bar.advance(task)
-    stats = summarise(layout, n, time.perf_counter() - started)
-    if report:
-        from codemill.report import write_report  # matplotlib is imported only when it is needed
-
-        write_report(stats, layout.root / "report.html")
+        failure = _run_finals(layout, n, len(stages), pool, bar)
+    stats = summarise(layout, n, time.perf_counter() - started, failure)
+    if failure is not None:
+        raise RunFailed("\n".join([failure, *explanation_lines(stats)]), stats)
     return stats
+
+
+def _run_finals(layout: RunLayout, shards: int, stages: int, pool: Any, bar: Progress) -> str | None:
+    """Run the final steps one after the other (each may read the one before); why they could not, or None.
+
+    A run that kept nothing has nothing to mix or pack: its final steps are not run, and the run says so."""
+    finals = load_final_steps(layout)
+    if finals and kept_rows(layout, shards, stages) == 0:
+        return f"nothing kept, so the final steps ({', '.join(s.name for s in finals)}) did not run"
+    for k, step in enumerate(finals):
+        done = layout.final_done(k).exists()
+        task = bar.add_task(f"final {step.name} -> {step.folder}/", total=1, completed=int(done), unit="")
+        if not done:
+            try:
+                list(pool.map(run_final, [(str(layout.root), k)]))
+            except RunError as exc:
+                return str(exc)
+            bar.advance(task)
+    return None
 
 
 def _run_phases(

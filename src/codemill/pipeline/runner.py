@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +39,16 @@ import pyarrow.parquet as pq
 from codemill import __version__
 from codemill.data.readers import READ_STEP, read_unit
 from codemill.data.schema import (
-    DOCUMENT_SCHEMA,
-    REJECTED_SCHEMA,
     Document,
     Rejection,
+    document_schema,
     documents_to_table,
+    rejected_schema,
     rejections_to_table,
 )
 from codemill.data.sources import Unit, iter_units, plan_shards
 from codemill.data.textio import atomic_path, atomic_write_text
+from codemill.pipeline.explain import explain_empty
 from codemill.pipeline.recipe import Recipe, parse_recipe
 from codemill.pipeline.stats import InvariantError, Profile, StepStats, check_chain
 from codemill.pipeline.step import FinalStep, GlobalStep, StageContext, Step, step_class
@@ -63,6 +64,15 @@ _FLUSH_BYTES = 64 << 20
 
 class RunError(RuntimeError):
     """The run cannot start or finish (wrong output folder, a different run already there)."""
+
+
+class RunFailed(RunError):
+    """The run ended without its products (it kept nothing, or a final step failed on its input), after writing
+    ``stats.json``: ``stats`` holds the counts, the reasons and the failure, for the summary and the report."""
+
+    def __init__(self, message: str, stats: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,7 @@ class RunLayout:
 
 def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = False) -> tuple[RunLayout, int]:
     """Plan the run into ``output`` (or reuse the plan of an interrupted identical run); return the shard count."""
+    _check_output(output)
     layout = RunLayout(output)
     identity = {
         "recipe": recipe.fingerprint(),
@@ -150,6 +161,15 @@ def prepare(recipe: Recipe, inputs: list[Path], output: Path, overwrite: bool = 
     plan = {"identity": identity, "shards": n, "codemill": __version__}
     atomic_write_text(plan_file, json.dumps(plan, indent=2))
     return layout, n
+
+
+def _check_output(output: Path) -> None:
+    """An output that is a file, or lies under one, is refused in one line before anything is written."""
+    for folder in (output, *output.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise RunError(f"--output {output}: {folder} is a file, not a folder; give a folder (made if missing)")
+            return
 
 
 def _final_folders(layout: RunLayout) -> list[Path]:
@@ -204,6 +224,23 @@ def _load(layout: RunLayout) -> tuple[Recipe, list[list[Step]], list[FinalStep]]
         finals = [steps[j] for j in final_indices(recipe)]
         _CACHE[key] = (recipe, stages, finals)  # type: ignore[assignment]
     return _CACHE[key]
+
+
+def score_names(steps: Iterable[Step]) -> tuple[str, ...]:
+    """The score columns of every shard of a run: each step's ``score_name`` (the score a ladder filter records),
+    in recipe order. Known before the first document is read, so every shard, kept or rejected, of every stage
+    has one schema, and a reader can load them all as one table."""
+    return tuple(dict.fromkeys(n for n in (getattr(step, "score_name", None) for step in steps) if n))
+
+
+def _check_scores(step: Step, kept: list[Document], rejected: list[Rejection], names: tuple[str, ...]) -> None:
+    """A step that writes a score under a name no step of the run declares is a bug: there is no column for it."""
+    written = {k for d in kept for k in d.scores} | {k for r in rejected for k in r.document.scores}
+    if not written.issubset(names):
+        raise InvariantError(
+            f"step {step.name!r} wrote scores {sorted(written.difference(names))}, which no step of the recipe "
+            f"names in its score_name (the run's score columns: {', '.join(names) or 'none'})"
+        )
 
 
 def load_run(layout: RunLayout) -> tuple[Recipe, list[list[Step]]]:
@@ -286,9 +323,18 @@ class _BufferedParquet:
 
 
 def _input_batches(
-    layout: RunLayout, recipe: Recipe, stage: int, index: int, shards: int, stages: int, read_stats: StepStats
+    layout: RunLayout,
+    recipe: Recipe,
+    stage: int,
+    index: int,
+    shards: int,
+    stages: int,
+    read_stats: StepStats,
+    names: tuple[str, ...],
 ) -> Iterator[tuple[list[Document], list[Rejection]]]:
-    """Batches of a shard's documents: read from the input (stage 0) or from the previous stage's shard."""
+    """Batches of a shard's documents: read from the input (stage 0) or from the previous stage's shard.
+
+    Scores that came with the input under names no step of the run writes move to ``meta["scores"]``."""
     rows = recipe.shards.batch_size
     if stage > 0:
         source = layout.context(stage, shards, stages).inputs[index]
@@ -300,6 +346,8 @@ def _input_batches(
         for items in read_unit(unit, recipe.read, rows):
             docs = [d for d in items if isinstance(d, Document)]
             failed = [r for r in items if isinstance(r, Rejection)]
+            for doc in (*docs, *(r.document for r in failed)):
+                doc.set_aside_scores(names)
             read_stats.seconds += time.perf_counter() - t0
             _count(read_stats, docs, failed)
             yield docs, failed
@@ -313,6 +361,7 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
         return json.loads(layout.done(stage, index).read_text())
     recipe, stages = load_run(layout)
     steps = stages[stage]
+    names = score_names(s for stage_steps in stages for s in stage_steps)
     if stage > 0:
         step = steps[0]
         assert isinstance(step, GlobalStep)
@@ -326,9 +375,14 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
     data_path, rejected_path = layout.stage_data(stage, index, last), layout.rejected_shard(stage, index)
     data_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(data_path) as data_tmp, atomic_path(rejected_path) as rej_tmp:
-        kept_out = _BufferedParquet(data_tmp, DOCUMENT_SCHEMA, documents_to_table, rows)
-        rejected_out = _BufferedParquet(rej_tmp, REJECTED_SCHEMA, rejections_to_table, rows)
-        for batch, failed in _input_batches(layout, recipe, stage, index, shards, len(stages), read_stats):
+        kept_out = _BufferedParquet(
+            data_tmp, document_schema(names), lambda docs: documents_to_table(docs, names), rows
+        )
+        rejected_out = _BufferedParquet(
+            rej_tmp, rejected_schema(names), lambda rejections: rejections_to_table(rejections, names), rows
+        )
+        batches = _input_batches(layout, recipe, stage, index, shards, len(stages), read_stats, names)
+        for batch, failed in batches:
             rejected_out.add(failed, sum(r.document.nbytes for r in failed))
             for step, stats in zip(steps, step_stats, strict=True):
                 if not batch:
@@ -336,6 +390,7 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
                 t1 = time.perf_counter()
                 batch, failed = _apply(step, batch)
                 stats.seconds += time.perf_counter() - t1
+                _check_scores(step, batch, failed, names)
                 _count(stats, batch, failed)
                 rejected_out.add(failed, sum(r.document.nbytes for r in failed))
             sizes = [d.nbytes for d in batch]
@@ -406,8 +461,16 @@ def _count(stats: StepStats, kept: list[Document], rejected: list[Rejection]) ->
 # -------------------------------------------------------------------------------------- the whole run
 
 
-def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
-    """Add up every shard's counts, check the invariants against the files on disk, write ``stats.json``."""
+def kept_rows(layout: RunLayout, shards: int, stages: int) -> int:
+    """The documents in ``data/`` (from the Parquet footers)."""
+    return sum(pq.ParquetFile(layout.stage_data(stages - 1, i, True)).metadata.num_rows for i in range(shards))
+
+
+def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | None = None) -> dict[str, Any]:
+    """Add up every shard's counts, check the invariants against the files on disk, write ``stats.json``.
+
+    Final steps appear when they finished; ``failure`` (why the run ended without its products) is recorded, and
+    a run that kept nothing says why (:func:`codemill.pipeline.explain.explain_empty`)."""
     recipe, stages, finals = _load(layout)
     chain: list[StepStats] = []
     profile = Profile()
@@ -423,17 +486,15 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
                 profile.add(Profile.from_json(shard["profile"]))
             rejected_rows += pq.ParquetFile(layout.rejected_shard(stage, i)).metadata.num_rows
         chain += totals
-    kept_rows = sum(
-        pq.ParquetFile(layout.stage_data(len(stages) - 1, i, True)).metadata.num_rows for i in range(shards)
-    )
+    kept = kept_rows(layout, shards, len(stages))
     check_chain(chain, "run")
     documents_in, documents_kept = chain[0].docs_in, chain[-1].kept
     documents_rejected = sum(s.rejected for s in chain)
-    if (kept_rows, rejected_rows) != (documents_kept, documents_rejected) or (
+    if (kept, rejected_rows) != (documents_kept, documents_rejected) or (
         documents_in != documents_kept + documents_rejected
     ):
         raise InvariantError(
-            f"files hold {kept_rows} kept and {rejected_rows} rejected rows; counts say {documents_kept} kept, "
+            f"files hold {kept} kept and {rejected_rows} rejected rows; counts say {documents_kept} kept, "
             f"{documents_rejected} rejected of {documents_in} in"
         )
     examples = _rejection_examples([layout.rejected_shard(k, i) for k in range(len(stages)) for i in range(shards)])
@@ -454,9 +515,17 @@ def summarise(layout: RunLayout, shards: int, seconds: float) -> dict[str, Any]:
             for k, steps in enumerate(stages)
             if k > 0
         },
-        "final_steps": {step.name: json.loads(layout.final_done(k).read_text()) for k, step in enumerate(finals)},
+        "final_steps": {
+            step.name: json.loads(layout.final_done(k).read_text())
+            for k, step in enumerate(finals)
+            if layout.final_done(k).exists()
+        },
         **profile.to_json(),
     }
+    if documents_kept == 0:
+        stats["nothing_kept"] = explain_empty(stats["steps"], examples)
+    if failure is not None:
+        stats["failed"] = failure
     atomic_write_text(layout.root / "stats.json", json.dumps(stats, indent=2))
     return stats
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 from codemill.data.schema import Document, Rejection
+from codemill.registry import load_builtin_steps
+
+#: why a document is rejected, ``(reason, detail)``; None keeps it
+Verdict = tuple[str, str] | None
 
 
 class Params(BaseModel):
@@ -26,25 +31,35 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Step(ABC):
-    """One stage of a pipeline. Subclasses set ``name`` and, if they take parameters, ``Params``."""
+ParamsT = TypeVar("ParamsT", bound=Params)
+
+
+class Step(ABC, Generic[ParamsT]):
+    """One stage of a pipeline. Subclasses set ``name`` and, if they take parameters, name their ``Params``
+    model as the type argument (``class Dedup(DecidedStep[DedupParams])``): ``self.params`` is then typed and
+    ``Params`` is set from it, so a step never casts its own parameters."""
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]] = Params
     registry: ClassVar[dict[str, type[Step]]] = {}
 
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params if params is not None else self.Params()
+    def __init__(self, params: ParamsT | None = None) -> None:
+        self.params: ParamsT = params if params is not None else cast(ParamsT, self.Params())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "Params" not in cls.__dict__:
+            for base in cls.__dict__.get("__orig_bases__", ()):
+                typed = [a for a in get_args(base) if isinstance(a, type) and issubclass(a, Params)]
+                if typed:
+                    cls.Params = typed[0]
         name = cls.__dict__.get("name")
         if name:
             if name in Step.registry and Step.registry[name] is not cls:
                 raise TypeError(f"step name {name!r} is used by {Step.registry[name].__qualname__} already")
             Step.registry[name] = cls
 
-    def setup(self) -> None:  # noqa: B027 - optional hook, empty by default
+    def setup(self) -> None:
         """Load what the step needs (a model, a table) once per worker, before the first batch."""
 
     @abstractmethod
@@ -52,23 +67,27 @@ class Step(ABC):
         """Split a batch into the documents kept (possibly annotated) and the rejections."""
 
 
-class Filter(Step):
+def partition(batch: list[Document], verdicts: Iterable[Verdict]) -> tuple[list[Document], list[Rejection]]:
+    """The one kept/rejected loop: each document of ``batch`` with its verdict, in order."""
+    kept: list[Document] = []
+    rejected: list[Rejection] = []
+    for doc, verdict in zip(batch, verdicts, strict=True):
+        if verdict is None:
+            kept.append(doc)
+        else:
+            rejected.append(Rejection(doc, verdict[0], verdict[1]))
+    return kept, rejected
+
+
+class Filter(Step[ParamsT]):
     """A step that judges documents one at a time; returns a reason to reject, or None to keep."""
 
     @abstractmethod
-    def check(self, doc: Document) -> tuple[str, str] | None:
+    def check(self, doc: Document) -> Verdict:
         """``(reason, detail)`` to reject ``doc``, or None to keep it. May record ``doc.scores``."""
 
     def process(self, batch: list[Document]) -> tuple[list[Document], list[Rejection]]:
-        kept: list[Document] = []
-        rejected: list[Rejection] = []
-        for doc in batch:
-            verdict = self.check(doc)
-            if verdict is None:
-                kept.append(doc)
-            else:
-                rejected.append(Rejection(doc, verdict[0], verdict[1]))
-        return kept, rejected
+        return partition(batch, map(self.check, batch))
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,7 @@ class StageContext:
         return len(self.inputs)
 
 
-class GlobalStep(Step):
+class GlobalStep(Step[ParamsT]):
     """A step that must see every document before it can decide on any one (dedup, decontamination).
 
     The runner stops the pipeline before it, runs its :meth:`phases` over the previous stage's shards (each
@@ -111,7 +130,7 @@ class GlobalStep(Step):
         return {}
 
 
-class FinalStep(Step):
+class FinalStep(Step[ParamsT]):
     """A step that runs once, after every stage, and turns the finished corpus into another product.
 
     ``mix`` and ``pack`` are not judgements on documents but whole-corpus transformations with outputs of
@@ -141,8 +160,8 @@ class FinalStep(Step):
 
 def step_class(name: str) -> type[Step]:
     """The step class for a recipe's ``step:`` value: a built-in name or ``package.module:ClassName``."""
-    import codemill.steps  # noqa: F401 - registers the built-in steps
-
+    if name not in Step.registry and ":" not in name:
+        load_builtin_steps()
     if name in Step.registry:
         return Step.registry[name]
     if ":" in name:

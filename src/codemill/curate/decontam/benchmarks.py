@@ -2,7 +2,8 @@
 
 Each item is the text a model could have memorised (prompt, solution, tests) and, where the benchmark has
 one, its entry point (the function a solution defines). Which fields count follows Qwen2.5-Coder's
-``decont.py``: HumanEval prompt + solution + tests; MBPP prompt + code + tests; MultiPL-E prompts.
+``decont.py``: HumanEval prompt + solution + tests; MBPP prompt + code + tests; MultiPL-E prompts. The benchmark
+table (:mod:`codemill.benchmarks`) names which of these functions belongs to which benchmark.
 """
 
 from __future__ import annotations
@@ -87,9 +88,6 @@ def cruxeval() -> Iterator[BenchmarkItem]:
     """CRUXEval's 800 functions with their input and output."""
     for p in _jsonl_gz(DATA / "cruxeval.jsonl.gz"):
         yield BenchmarkItem(f"cruxeval/{p['id']}", f"{p['code']}\nassert f({p['input']}) == {p['output']}", "")
-
-
-BUILTIN = {"humaneval": humaneval, "mbpp": mbpp_plus, "multipl-e": multipl_e, "cruxeval": cruxeval}
 
 
 def user_benchmark(name: str, path: Path, fields: list[str]) -> Iterator[BenchmarkItem]:

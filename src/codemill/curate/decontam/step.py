@@ -15,15 +15,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from codemill.benchmarks import decontamination_items, decontamination_names
 from codemill.curate.decided import DecidedStep, save_array, write_table
-from codemill.curate.decontam.benchmarks import BUILTIN, BenchmarkItem, first_defined_function, user_benchmark
+from codemill.curate.decontam.benchmarks import BenchmarkItem, first_defined_function, user_benchmark
 from codemill.curate.ngrams import ngram_hashes, ngram_text, token_hashes, whitespace_tokens
 from codemill.data.schema import Document
 from codemill.data.textio import atomic_write_text
@@ -42,7 +43,9 @@ class UserBenchmark(BaseModel):
 
 
 class DecontaminateParams(Params):
-    benchmarks: list[str] = Field(["humaneval", "mbpp", "multipl-e"], description=f"built in: {', '.join(BUILTIN)}")
+    benchmarks: list[str] = Field(
+        ["humaneval", "mbpp", "multipl-e"], description=f"built in: {', '.join(decontamination_names())}"
+    )
     extra: list[UserBenchmark] = Field(default_factory=list, description="your own JSONL benchmarks")
     ngram: int = Field(10, ge=3, le=50)
     min_matches: int = Field(1, ge=1, description="benchmark n-grams (off the stoplist) that make a hit")
@@ -60,9 +63,10 @@ class DecontaminateParams(Params):
     @field_validator("benchmarks")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        unknown = [b for b in value if b not in BUILTIN]
+        known = decontamination_names()
+        unknown = [b for b in value if b not in known]
         if unknown:
-            raise ValueError(f"unknown benchmark {unknown[0]!r}; built in: {', '.join(BUILTIN)} (or use extra:)")
+            raise ValueError(f"unknown benchmark {unknown[0]!r}; built in: {', '.join(known)} (or use extra:)")
         return value
 
 
@@ -70,19 +74,14 @@ def _doc_ngrams(text: str, n: int) -> np.ndarray:
     return ngram_hashes(token_hashes(whitespace_tokens(text)), n, whole_if_short=False)
 
 
-class Decontaminate(DecidedStep):
+class Decontaminate(DecidedStep[DecontaminateParams]):
     """Benchmark decontamination with a corpus stoplist and an explanation per match."""
 
     name = "decontaminate"
-    Params: ClassVar[type[DecontaminateParams]] = DecontaminateParams
-
-    def __init__(self, params: DecontaminateParams | None = None) -> None:
-        super().__init__(params)
-        self.p: DecontaminateParams = self.params  # type: ignore[assignment]
 
     def items(self) -> list[BenchmarkItem]:
-        out = [item for name in self.p.benchmarks for item in BUILTIN[name]()]
-        for extra in self.p.extra:
+        out = [item for name in self.params.benchmarks for item in decontamination_items(name)]
+        for extra in self.params.extra:
             out += user_benchmark(extra.name, extra.path, extra.fields)
         return out
 
@@ -98,10 +97,10 @@ class Decontaminate(DecidedStep):
         window0 = np.zeros(0, int)
         for i, item in enumerate(items):
             tokens = whitespace_tokens(item.text)
-            g = ngram_hashes(token_hashes(tokens), self.p.ngram, whole_if_short=False)
+            g = ngram_hashes(token_hashes(tokens), self.params.ngram, whole_if_short=False)
             wordy = np.fromiter((len(_LETTERS.findall(t)) >= 2 for t in tokens), bool, len(tokens))
-            window = np.convolve(wordy, np.ones(self.p.ngram, int), mode="valid")[: len(g)] if len(g) else window0
-            keep = window >= self.p.min_word_tokens
+            window = np.convolve(wordy, np.ones(self.params.ngram, int), mode="valid")[: len(g)] if len(g) else window0
+            keep = window >= self.params.min_word_tokens
             grams.append(g[keep])
             owners.append(np.full(int(keep.sum()), i, np.int64))
             starts.append(np.flatnonzero(keep).astype(np.int64))
@@ -125,13 +124,13 @@ class Decontaminate(DecidedStep):
         row = 0
         for batch in pq.ParquetFile(ctx.inputs[shard]).iter_batches(batch_size=2048, columns=["text"]):
             for text in batch.column("text").to_pylist():
-                grams = _doc_ngrams(text, self.p.ngram)
+                grams = _doc_ngrams(text, self.params.ngram)
                 hits = np.zeros(0, np.int64)
                 if len(grams) and len(index):
                     pos = np.searchsorted(index, grams).clip(max=len(index) - 1)
                     hits = np.unique(pos[index[pos] == grams])
                     df[hits] += 1
-                function = first_defined_function(text) if self.p.function_names else ""
+                function = first_defined_function(text) if self.params.function_names else ""
                 if len(hits) or function in entry_points:
                     rows["row"].append(row)
                     rows["grams"].append(hits.tolist())
@@ -154,7 +153,7 @@ class Decontaminate(DecidedStep):
         owner, start = np.load(work / "owner.npy"), np.load(work / "start.npy")
         df = sum((np.load(work / "df" / f"{s:05d}.npy") for s in range(ctx.shards)), np.zeros(len(owner), np.int64))
         documents = sum(int((work / "df" / f"{s:05d}.count").read_text()) for s in range(ctx.shards))
-        floor = max(self.p.stoplist_min_docs, int(np.ceil(self.p.stoplist_fraction * documents)))
+        floor = max(self.params.stoplist_min_docs, int(np.ceil(self.params.stoplist_fraction * documents)))
         stop = df >= floor
         texts: dict[int, list[bytes]] = {}
 
@@ -162,7 +161,7 @@ class Decontaminate(DecidedStep):
             item = int(owner[g])
             if item not in texts:
                 texts[item] = whitespace_tokens(self._item_text(items[item][0]))
-            return ngram_text(texts[item], int(start[g]), self.p.ngram)
+            return ngram_text(texts[item], int(start[g]), self.params.ngram)
 
         per_item: dict[str, dict[str, Any]] = {}
         contaminated = 0
@@ -171,7 +170,7 @@ class Decontaminate(DecidedStep):
             decisions = []
             for m in pq.read_table(work / "matches" / f"{s:05d}.parquet").to_pylist():
                 grams = [g for g in m["grams"] if not stop[g]]
-                if len(grams) < self.p.min_matches and not m["function"]:
+                if len(grams) < self.params.min_matches and not m["function"]:
                     continue
                 doc_id = inputs["id"][m["row"]].as_py()
                 where = "/".join(x for x in (inputs["repo"][m["row"]].as_py(), inputs["path"][m["row"]].as_py()) if x)
@@ -206,10 +205,10 @@ class Decontaminate(DecidedStep):
             )
         common = np.argsort(-df, kind="stable")[: int(min(20, stop.sum()))]
         summary = {
-            "benchmarks": self.p.benchmarks + [e.name for e in self.p.extra],
+            "benchmarks": self.params.benchmarks + [e.name for e in self.params.extra],
             "benchmark_items": len(items),
             "benchmark_ngrams": len(owner),
-            "ngram": self.p.ngram,
+            "ngram": self.params.ngram,
             "documents": documents,
             "contaminated_documents": contaminated,
             "stoplist": {

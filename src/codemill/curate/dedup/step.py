@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -94,21 +94,19 @@ def stars_of(meta: dict[str, Any]) -> int:
     return 0
 
 
-class Dedup(DecidedStep):
+class Dedup(DecidedStep[DedupParams]):
     """Exact and near-duplicate removal with a deterministic survivor per cluster."""
 
     name = "dedup"
-    Params: ClassVar[type[DedupParams]] = DedupParams
 
     def __init__(self, params: DedupParams | None = None) -> None:
         super().__init__(params)
-        self.p: DedupParams = self.params  # type: ignore[assignment]
-        self.lsh = _lsh(self.p.threshold, self.p.num_perm, self.p.bands, self.p.verify != "none")
+        self.lsh = _lsh(self.params.threshold, self.params.num_perm, self.params.bands, self.params.verify != "none")
 
     # ----------------------------------------------------------------------------------------- phases
 
     def phases(self, ctx: StageContext) -> list[tuple[str, int]]:
-        return [("signatures", ctx.shards), ("candidates", self.p.buckets), ("clusters", 1)]
+        return [("signatures", ctx.shards), ("candidates", self.params.buckets), ("clusters", 1)]
 
     def run_task(self, ctx: StageContext, phase: str, task: int) -> None:
         {"signatures": self._signatures, "candidates": self._candidates, "clusters": self._clusters}[phase](ctx, task)
@@ -122,26 +120,27 @@ class Dedup(DecidedStep):
         for batch in table.iter_batches(batch_size=2048, columns=["id", "text", "meta", "quality"]):
             cols = batch.to_pydict()
             shingles = [
-                shingle_hashes(t, self.p.ngram) if self.p.near else np.zeros(0, np.uint64) for t in cols["text"]
+                shingle_hashes(t, self.params.ngram) if self.params.near else np.zeros(0, np.uint64)
+                for t in cols["text"]
             ]
             rows["id"] += cols["id"]
             rows["quality"] += cols["quality"]
             rows["stars"] += [stars_of(json.loads(m) if m else {}) for m in cols["meta"]]
             rows["exact"] += [exact_hash(t) for t in cols["text"]]
             rows["shingles"] += [len(s) for s in shingles]
-            if self.p.near:
-                sigs.append(signatures(shingles, self.p.num_perm, self.p.seed))
-            if self.p.verify == "exact":
+            if self.params.near:
+                sigs.append(signatures(shingles, self.params.num_perm, self.params.seed))
+            if self.params.verify == "exact":
                 shingle_sets += [np.unique(s) for s in shingles]
         n = len(rows["id"])
-        sig = np.concatenate(sigs) if sigs else np.zeros((n, self.p.num_perm), np.uint32)
+        sig = np.concatenate(sigs) if sigs else np.zeros((n, self.params.num_perm), np.uint32)
         entries = [self._band_entries(shard, sig, np.array(rows["exact"], np.uint64), np.array(rows["shingles"]))]
         bands = np.concatenate(entries)
-        bucket = (bands["key"] % np.uint64(self.p.buckets)).astype(np.int64)
-        save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, self.p.buckets)
-        if self.p.verify != "none":
+        bucket = (bands["key"] % np.uint64(self.params.buckets)).astype(np.int64)
+        save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, self.params.buckets)
+        if self.params.verify != "none":
             save_array(work / "sig" / f"{shard:05d}.npy", sig)
-        if self.p.verify == "exact":
+        if self.params.verify == "exact":
             lengths = np.array([len(s) for s in shingle_sets], np.int64)
             save_array(work / "shingles" / f"{shard:05d}.npy", np.concatenate([np.zeros(0, np.uint64), *shingle_sets]))
             save_array(work / "shingles" / f"{shard:05d}.offsets.npy", np.concatenate([[0], np.cumsum(lengths)]))
@@ -159,11 +158,11 @@ class Dedup(DecidedStep):
         n = len(exact)
         doc = doc_keys(shard, n)
         parts = []
-        if self.p.exact:
+        if self.params.exact:
             e = np.zeros(n, BAND_DTYPE)
             e["band"], e["key"], e["doc"] = EXACT_BAND, exact, doc
             parts.append(e)
-        if self.p.near:
+        if self.params.near:
             has = shingles > 0  # documents without a word have no signature to compare
             keys = band_keys(sig[has], self.lsh.bands, self.lsh.rows)
             b = np.zeros(keys.size, BAND_DTYPE)
@@ -187,7 +186,7 @@ class Dedup(DecidedStep):
         exact = entries["band"][1:][same] == EXACT_BAND
         first = np.maximum.accumulate(np.where(np.concatenate([[True], ~same]), np.arange(len(entries)), 0))
         group_head = entries["doc"][first[1:][same]]
-        if self.p.verify != "none" and len(u):
+        if self.params.verify != "none" and len(u):
             ok = exact.copy()
             ok[~exact] = self._similar(ctx, u[~exact], v[~exact])
             retry = ~ok & (group_head != u)  # a broken chain link: try the group's first document instead
@@ -214,13 +213,13 @@ class Dedup(DecidedStep):
         for start in range(0, len(u), chunk):  # bounded memory: 2 x chunk signature rows at a time
             a, b = u[start : start + chunk], v[start : start + chunk]
             est = estimated_jaccard(self._rows(ctx, "sig", a), self._rows(ctx, "sig", b))
-            if self.p.verify == "signature":
-                ok[start : start + len(a)] = est >= self.p.threshold
+            if self.params.verify == "signature":
+                ok[start : start + len(a)] = est >= self.params.threshold
                 continue
-            part = est >= self.p.threshold + SETTLED_MARGIN
-            border = np.flatnonzero(np.abs(est - self.p.threshold) < SETTLED_MARGIN)
+            part = est >= self.params.threshold + SETTLED_MARGIN
+            border = np.flatnonzero(np.abs(est - self.params.threshold) < SETTLED_MARGIN)
             part[border] = [
-                self._exact_jaccard(ctx, int(x), int(y)) >= self.p.threshold
+                self._exact_jaccard(ctx, int(x), int(y)) >= self.params.threshold
                 for x, y in zip(a[border], b[border], strict=True)
             ]
             ok[start : start + len(a)] = part
@@ -247,7 +246,7 @@ class Dedup(DecidedStep):
 
     def _rows(self, ctx: StageContext, kind: str, docs: np.ndarray) -> np.ndarray:
         """Signature rows of documents given as ``shard << 32 | row``."""
-        out = np.empty((len(docs), self.p.num_perm), np.uint32)
+        out = np.empty((len(docs), self.params.num_perm), np.uint32)
         shards, rows = shard_row(docs)
         for s in np.unique(shards):
             table = np.load(ctx.work / kind / f"{s:05d}.npy", mmap_mode="r")
@@ -261,7 +260,7 @@ class Dedup(DecidedStep):
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         uf = DiskUnionFind(work / "parent.npy", int(offsets[-1]))
         edges_total = 0
-        for bucket in range(self.p.buckets):
+        for bucket in range(self.params.buckets):
             edges = np.load(work / "edges" / f"{bucket:05d}.npy")
             edges_total += len(edges)
             if len(edges):
@@ -316,7 +315,7 @@ class Dedup(DecidedStep):
             "lsh": {
                 "bands": self.lsh.bands,
                 "rows": self.lsh.rows,
-                "threshold": self.p.threshold,
+                "threshold": self.params.threshold,
                 "s_curve_midpoint": round(self.lsh.curve_midpoint, 4),
                 "false_positive_area": round(self.lsh.false_positive_area, 5),
                 "false_negative_area": round(self.lsh.false_negative_area, 5),

@@ -13,12 +13,12 @@ the line scorer is a conservative heuristic; a trained line classifier (level 2)
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 from pydantic import Field
 
+from codemill.curate.filters.base import Fail, LadderFilter
 from codemill.data.schema import Document
-from codemill.pipeline.step import Filter, Params
+from codemill.pipeline.step import Params
 
 FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 RST_DIRECTIVE = re.compile(r"^\s*\.\.\s+(code-block|code|sourcecode|literalinclude)::")
@@ -110,16 +110,13 @@ def code_lines(lines: list[str], unmarked: bool = True, min_run: int = 2, thresh
     return out
 
 
-class CodeRemoval(Filter):
-    """Removes code segments from text documents and records what it took."""
+class CodeRemoval(LadderFilter[CodeRemovalParams]):
+    """Removes code segments from text documents (of ``kinds``) and records what it took; not a ladder level."""
 
     name = "code_removal"
-    Params: ClassVar[type[CodeRemovalParams]] = CodeRemovalParams
 
-    def check(self, doc: Document) -> tuple[str, str] | None:
-        p: CodeRemovalParams = self.params  # type: ignore[assignment]
-        if doc.kind not in p.kinds:
-            return None
+    def judge(self, doc: Document) -> Fail | None:
+        p = self.params
         lines = doc.text.splitlines(keepends=True)
         marks = code_lines([line.rstrip("\n") for line in lines], p.unmarked, p.min_run, p.threshold)
         if not any(marks):
@@ -130,5 +127,7 @@ class CodeRemoval(Filter):
         doc.meta["code_removed"] = {"segments": segments, "chars": removed}
         doc.text = kept
         if len(kept.strip()) < p.min_prose_chars:
-            return "all_code", f"{removed:,} of {removed + len(kept):,} characters were code ({segments} segments)"
+            return Fail(
+                "all_code", f"{removed:,} of {removed + len(kept):,} characters were code ({segments} segments)"
+            )
         return None

@@ -13,17 +13,16 @@ head, encoded data: a base64, hex or ``\\u``-escape run over 1024 characters or 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from codemill.curate.filters.ladder import fail_level, pass_level
+from codemill.curate.filters.base import Fail, LadderFilter, Mode
 from codemill.curate.filters.signals import Signals, measure
 from codemill.data.languages import language_by_name
 from codemill.data.schema import Document
-from codemill.pipeline.step import Filter, Params
+from codemill.pipeline.step import Params
 
-LEVEL = 1
 LOCK_FILES = frozenset(
     {
         "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "npm-shrinkwrap.json", "Cargo.lock", "poetry.lock",
@@ -65,7 +64,7 @@ TEXT_BOUNDS = Bounds(max_line_length=None, max_mean_line_length=None, min_alnum_
 
 
 class RulesParams(Params):
-    mode: Literal["hard", "soft"] = Field("hard", description="hard: reject; soft: only score and record")
+    mode: Mode = Field("hard", description="hard: reject; soft: only score and record")
     code: Bounds = Field(default_factory=Bounds, description="bounds for programming languages")
     data: Bounds = Field(default_factory=lambda: DATA_BOUNDS.model_copy(), description="JSON, YAML, CSV, XML...")
     text: Bounds = Field(default_factory=lambda: TEXT_BOUNDS.model_copy(), description="Markdown, reST, TeX...")
@@ -87,16 +86,15 @@ class RulesParams(Params):
         return value
 
 
-class CodeRules(Filter):
+class CodeRules(LadderFilter[RulesParams]):
     """Level 1: rule-based filters for code, data and text files."""
 
     name = "code_rules"
-    Params: ClassVar[type[RulesParams]] = RulesParams
+    level = 1
+    score_name = "rules"
 
     def __init__(self, params: RulesParams | None = None) -> None:
         super().__init__(params)
-        p: RulesParams = self.params  # type: ignore[assignment]
-        self.p = p
         self._by_language: dict[str, Bounds] = {}
 
     def bounds(self, lang: str) -> Bounds:
@@ -106,26 +104,23 @@ class CodeRules(Filter):
                 kind = language_by_name(lang).kind
             except KeyError:
                 kind = "code"
-            base = {"code": self.p.code, "data": self.p.data, "text": self.p.text}.get(kind, self.p.code)
-            changes = self.p.languages.get(lang, {})
+            p = self.params
+            base = {"code": p.code, "data": p.data, "text": p.text}.get(kind, p.code)
+            changes = p.languages.get(lang, {})
             self._by_language[lang] = Bounds.model_validate({**base.model_dump(), **changes}) if changes else base
         return self._by_language[lang]
 
-    def check(self, doc: Document) -> tuple[str, str] | None:
+    def judge(self, doc: Document) -> Fail | None:
         fired = self.fired(doc)
-        doc.scores["rules"] = 0.0 if fired else 1.0
+        self.record(doc, 0.0 if fired else 1.0)
         if not fired:
-            pass_level(doc, LEVEL)
             return None
-        if self.p.mode == "soft":
-            doc.meta["rules_fired"] = [name for name, _ in fired]
-            fail_level(doc, LEVEL)
-            return None
-        return fired[0][0], "; ".join(detail for _, detail in fired)
+        detail = "; ".join(detail for _, detail in fired)
+        return Fail(fired[0][0], detail, {"rules_fired": [name for name, _ in fired]})
 
     def fired(self, doc: Document) -> list[tuple[str, str]]:
         """Every rule the document breaks, as ``(rule, what was measured)``; records the signals in meta."""
-        if self.p.reject_lock_files and PurePosixPath(doc.path).name in LOCK_FILES:
+        if self.params.reject_lock_files and PurePosixPath(doc.path).name in LOCK_FILES:
             return [("lock_file", f"{PurePosixPath(doc.path).name} is a dependency lock file")]
         s = measure(doc.text, doc.lang)
         doc.meta["signals"] = s.to_json()

@@ -30,7 +30,6 @@ the repository and reads them back bucket by bucket; the order (bucket, reposito
 from __future__ import annotations
 
 import heapq
-import json
 import shutil
 import tempfile
 import time
@@ -46,9 +45,11 @@ import xxhash
 
 from codemill.curate.pack.fim import FimCut, FimOptions, FimTokens, assemble, plan_cut
 from codemill.curate.pack.imports import Resolver, file_facts, go_module_of
+from codemill.curate.pack.megatron import token_dtype
+from codemill.curate.pack.shards import Packer, write_manifest
 from codemill.curate.pack.tokenizer import Tokenizer
 from codemill.data.languages import detect_language
-from codemill.data.schema import DOCUMENT_SCHEMA, Document, documents_to_table, table_to_documents
+from codemill.data.schema import Document, documents_to_table, table_to_documents
 
 SPILL_BUCKETS = 64
 #: tokens kept free in a window for the end-of-text, the FIM control tokens and re-tokenisation at the cuts
@@ -72,7 +73,7 @@ def group_repositories(
     """``(repository name, its documents)`` in (hash bucket, name) order, memory bounded by ``group_memory``."""
     held: dict[str, list[Document]] = defaultdict(list)
     size = 0
-    writers: dict[int, pq.ParquetWriter] = {}
+    spilled: dict[int, list[Path]] = defaultdict(list)  # bucket -> its files, one per spill (each its own scores)
     tmp: Path | None = None
 
     def spill() -> None:
@@ -83,9 +84,9 @@ def group_repositories(
         for key, docs in held.items():
             by_bucket[_bucket(key)].extend(docs)
         for b, docs in sorted(by_bucket.items()):
-            if b not in writers:
-                writers[b] = pq.ParquetWriter(tmp / f"{b:03d}.parquet", DOCUMENT_SCHEMA)
-            writers[b].write_table(documents_to_table(docs))
+            path = tmp / f"{b:03d}-{len(spilled[b]):05d}.parquet"
+            pq.write_table(documents_to_table(docs), path)
+            spilled[b].append(path)
         held.clear()
         size = 0
 
@@ -100,18 +101,15 @@ def group_repositories(
                 yield _name(key, held[key]), held[key]
             return
         spill()
-        for writer in writers.values():
-            writer.close()
-        for b in sorted(writers):
+        for b in sorted(spilled):
             groups: dict[str, list[Document]] = defaultdict(list)
-            for doc in table_to_documents(pq.read_table(tmp / f"{b:03d}.parquet")):
-                groups[_group_key(doc)].append(doc)
+            for path in spilled[b]:
+                for doc in table_to_documents(pq.read_table(path)):
+                    groups[_group_key(doc)].append(doc)
             for key in sorted(groups):
                 yield _name(key, groups[key]), groups[key]
             del groups
     finally:
-        for writer in writers.values():
-            writer.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -372,10 +370,6 @@ def pack_repositories(
     documents: Iterable[Document], out_dir: Path, options: Any, tokenizer: Tokenizer, fim: FimTokens | None
 ) -> dict[str, Any]:
     """The repo-level branch of :func:`~codemill.curate.pack.packing.pack_documents` (called from there)."""
-    from codemill.curate.pack.megatron import token_dtype
-    from codemill.curate.pack.packing import FORMAT_VERSION, Packer, tokenizer_manifest
-    from codemill.data.textio import atomic_write_text
-
     started = time.perf_counter()
     packer = Packer(out_dir, options, tokenizer.eos_id, token_dtype(tokenizer.vocab_size))
     sampler = RepoSampler(tokenizer, options.window, options.fim, fim)
@@ -388,29 +382,11 @@ def pack_repositories(
         counts["documents"] += 1
         counts["tokens"] += len(sample.ids)
         packer.add(ordinal, np.asarray(sample.ids, dtype=np.uint32), sample.record(ordinal))
-    shards = packer.close()
-    seconds = time.perf_counter() - started
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "options": options.model_dump(mode="json"),
-        "window": options.window,
-        "samples": "repo",
-        "tokenizer": tokenizer_manifest(tokenizer),
-        "counts": {
-            **counts,
-            "empty_skipped": sampler.counts.empty_skipped,
-            "sequences": sum(s["sequences"] for s in shards),
-            "padding": packer.padding,
-            "shards": len(shards),
-            "syntax_fallback": dict(sorted(sampler.syntax_fallback.items())),
-            "repo": sampler.counts.as_dict(),
-        },
-        "seconds": round(seconds, 3),
-        "tokens_per_second": round(counts["tokens"] / seconds) if seconds > 0 else None,
-        "shards": shards,
-    }
-    atomic_write_text(out_dir / "pack.json", json.dumps(manifest, indent=2))
-    return manifest
+    counts["empty_skipped"] = sampler.counts.empty_skipped
+    return write_manifest(
+        out_dir, options, tokenizer, packer, counts, started, sampler.syntax_fallback, "repo",
+        repo=sampler.counts.as_dict(),
+    )  # fmt: skip
 
 
 def expected_layouts(

@@ -60,10 +60,11 @@ def iter_documents(paths: Iterable[Path]) -> Iterator[Document]:
 
     The inputs are resolved at once, so a missing path fails here, before any output is touched.
     """
-    return _documents(input_files(paths))
+    return documents_of_files(input_files(paths))
 
 
-def _documents(files: list[Path]) -> Iterator[Document]:
+def documents_of_files(files: list[Path]) -> Iterator[Document]:
+    """The documents of files already resolved by :func:`input_files`, in order (a mix reads them file by file)."""
     for file in files:
         if is_parquet(file):
             for n, row in enumerate(iter_parquet_rows([file])):

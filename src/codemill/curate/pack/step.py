@@ -7,7 +7,7 @@ the function the CLI calls. After a ``mix`` step it packs the mix, otherwise the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from codemill.curate.pack.packing import PackError, PackOptions, pack
 from codemill.curate.pack.sources import PackInputError
@@ -15,14 +15,12 @@ from codemill.curate.pack.tokenizer import TokenizerError
 from codemill.pipeline.step import FinalStep
 
 
-class PackStep(FinalStep):
+class PackStep(FinalStep[PackOptions]):
     """``- step: pack`` with ``codemill pack``'s options (``level``, ``seq_length``, ``fim``, ``formats``...)."""
 
     name = "pack"
     folder = "packed"
     errors = (PackError, PackInputError, TokenizerError)
-    Params: ClassVar[type[PackOptions]] = PackOptions
-    params: PackOptions
 
     def run(self, inputs: Path, out_dir: Path) -> dict[str, Any]:
         manifest = pack([inputs], out_dir, self.params, overwrite=True)  # a rerun after a kill starts clean

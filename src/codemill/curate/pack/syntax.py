@@ -18,18 +18,10 @@ import random
 from functools import cache
 from typing import Any
 
-#: codemill language name -> (grammar module, function returning the language pointer)
-GRAMMARS: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "java": ("tree_sitter_java", "language"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "c++": ("tree_sitter_cpp", "language"),
-    "c#": ("tree_sitter_c_sharp", "language"),
-}
+from codemill.data.language_rules import grammars
+
+#: codemill language name -> (grammar module, function returning the language pointer), from the language table
+GRAMMARS: dict[str, tuple[str, str]] = grammars()
 STOP = 0.35
 MAX_DEPTH = 64
 

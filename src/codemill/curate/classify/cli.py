@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from codemill.clikit import command_group
-from codemill.curate.filters.classifier import ClassifierError, TrainOptions, evaluate, read_labelled, train
+from codemill.curate.classify.model import ClassifierError
+from codemill.curate.classify.training import TrainOptions, evaluate, read_labelled, train
 
 app = command_group("Train and evaluate the small fastText classifiers of level 2.", no_args_is_help=True)
 
@@ -97,7 +98,7 @@ def annotate_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from codemill.clikit import err, fail
-    from codemill.curate.filters.lm_annotate import annotate, label_by_quantile, sample_documents
+    from codemill.curate.classify.annotate import annotate, label_by_quantile, sample_documents
     from codemill.curate.pack.sources import PackInputError, iter_documents
     from codemill.data.textio import atomic_write_text
     from codemill.llm import LLMError

@@ -7,23 +7,23 @@ the function the CLI calls, so a recipe and the command line cannot drift apart.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from codemill.curate.mix import MixError, MixOptions, mix, report_section
+from codemill.curate.mix.options import MixError, MixOptions
+from codemill.curate.mix.section import report_section
+from codemill.curate.mix.writing import mix
 from codemill.curate.pack.sources import PackInputError
 from codemill.curate.pack.tokenizer import TokenizerError
 from codemill.pipeline.step import FinalStep
 
 
-class MixStep(FinalStep):
+class MixStep(FinalStep[MixOptions]):
     """``- step: mix`` with ``codemill mix``'s options (``budget``, ``ratio``, ``level_weights``, ``seed``...)."""
 
     name = "mix"
     folder = "mix"
     writes_documents = True  # a pack after it packs the mix
     errors = (MixError, PackInputError, TokenizerError)
-    Params: ClassVar[type[MixOptions]] = MixOptions
-    params: MixOptions
 
     def run(self, inputs: Path, out_dir: Path) -> dict[str, Any]:
         report = mix([inputs], out_dir, self.params, overwrite=True)  # a rerun after a kill starts clean

@@ -15,7 +15,8 @@ from rich.table import Table
 from codemill.clikit import command_group, out
 from codemill.clikit import err as console
 from codemill.clikit import fail as _fail
-from codemill.curate.mix import MixError, MixOptions, mix, parse_ratio, parse_weights
+from codemill.curate.mix.options import MixError, MixOptions, parse_ratio, parse_weights
+from codemill.curate.mix.writing import mix
 from codemill.curate.pack.sources import PackInputError
 from codemill.curate.pack.tokenizer import TokenizerError
 

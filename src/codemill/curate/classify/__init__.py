@@ -1,0 +1,1 @@
+"""Small fastText classifiers: how they read a text, loading, training, evaluation, and level 3's LM teacher."""
