@@ -17,6 +17,7 @@ import itertools
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,12 @@ def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
         summary = run_synth(recipe, Path(tmp))
         seconds = time.monotonic() - started
         rows = [json.loads(line) for line in (Path(tmp) / "outcomes.jsonl").read_text().splitlines()]
-    instructions = [r["outcome"]["candidate"]["instruction"] for r in rows if "outcome" in r]
+    judged = [r["outcome"] for r in rows if "outcome" in r]
+    instructions = [o["candidate"]["instruction"] for o in judged]
+    audits = [o["tests_audit"] for o in judged if o.get("tests_audit")]
+    scores = [a["mutation_score"] for a in audits if a.get("mutation_score") is not None]
+    reasons = Counter(why.split(":")[0].split(" (")[0] for o in judged for why in o.get("rejected_because", []))
+    accepted = [o for o in judged if o.get("accepted")]
     return {
         "memory": memory,
         "seconds": round(seconds, 1),
@@ -74,6 +80,24 @@ def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
         "model_calls": summary.model_calls,
         "completion_tokens": summary.completion_tokens,
         "diversity_of_instructions": diversity(instructions),
+        "tests_audited": len(audits),
+        "stub_passed_the_tests": sum(a.get("stub") == "passed" for a in audits),
+        "mean_mutation_score": round(sum(scores) / len(scores), 3) if scores else None,
+        "mutation_scores_measured": len(scores),
+        "rejected_because": dict(reasons.most_common()),
+        "accepted_samples": [
+            {
+                "language": o["candidate"]["language"],
+                "instruction": o["candidate"]["instruction"],
+                "solution": next(
+                    a["code"] for a in o["candidate"]["attempts"] if a["verification"]["status"] == "passed"
+                ),
+                "tests": o["candidate"]["tests"],
+                "mutation_score": (o.get("tests_audit") or {}).get("mutation_score"),
+                "checklist_score": o.get("checklist_score"),
+            }
+            for o in accepted[:10]
+        ],
     }
 
 

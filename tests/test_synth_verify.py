@@ -91,7 +91,7 @@ def _verified(answer: str, status: str, parsed: bool | None = True) -> Attempt:
     return Attempt(answer, answer, Verification(parsed, [], status))
 
 
-def test_dpo_pairs_every_wrong_attempt_with_the_first_passing_one() -> None:
+def test_dpo_pairs_every_attempt_that_failed_a_check_with_the_first_passing_one() -> None:
     mixed = _candidate("m", "python", PY_TESTS, [GOOD])
     mixed = Candidate(
         **{
@@ -109,8 +109,11 @@ def test_dpo_pairs_every_wrong_attempt_with_the_first_passing_one() -> None:
     all_pass = Candidate(**{**mixed.__dict__, "id": "p", "attempts": [_verified("a", "passed")]})
     all_fail = Candidate(**{**mixed.__dict__, "id": "f", "attempts": [_verified("b", "failed")]})
     contaminated = Outcome(Candidate(**{**mixed.__dict__, "id": "d"}), decontaminated="humaneval/HumanEval/0")
-    pairs = dpo_pairs([Outcome(mixed), Outcome(all_pass), Outcome(all_fail), contaminated])
-    assert [(p["chosen"], p["rejected"]) for p in pairs] == [("right", "wrong"), ("right", "syntax"), ("right", "slow")]
+    accepted = [Outcome(c, accepted=True) for c in (mixed, all_pass, all_fail)]
+    pairs = dpo_pairs([*accepted, contaminated, Outcome(Candidate(**{**mixed.__dict__, "id": "n"}))])
+    # only an answer that failed a check is "rejected": not a syntax error, a timeout or the machine's fault; and
+    # only accepted outcomes (audited tests) give pairs: "n" has the same attempts but was not accepted
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [("right", "wrong")]
     assert pairs[0] == {
         "prompt": "Write add(a, b) in python.",
         "chosen": "right",

@@ -7,33 +7,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codemill.data.language_rules import rules_for
 from codemill.llm import LLM, Cache, Sampling, backend_from_spec
 from codemill.sandbox.languages import get_language
 from codemill.synth.memory import MemoryBank
 from codemill.synth.recipe import ROLES, SynthRecipe
 from codemill.synth.schema import Seed
 
-__all__ = ["FENCES", "Agent", "build_agents", "fence_of", "title_of"]
-
-FENCES = {
-    "javascript": "js",
-    "typescript": "ts",
-    "csharp": "cs",
-    "bash": "sh",
-    "rust": "rs",
-    "ruby": "rb",
-    "perl": "pl",
-}
-TITLES = {"cpp": "C++", "csharp": "C#", "javascript": "JavaScript", "typescript": "TypeScript", "php": "PHP", "r": "R"}
+__all__ = ["Agent", "build_agents", "fence_of", "title_of"]
 
 
 def fence_of(language: str) -> str:
     """The code-fence tag (and :func:`codemill.evaluate.extract.extract_code` language) of a sandbox language."""
-    return FENCES.get(language, language)
+    rules = rules_for(language)
+    return rules.fence if rules is not None else language
 
 
 def title_of(language: str) -> str:
-    return TITLES.get(language, language.capitalize())
+    """How a prompt names a language (``C++``)."""
+    rules = rules_for(language)
+    return rules.title if rules is not None else language.capitalize()
 
 
 @dataclass

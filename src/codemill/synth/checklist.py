@@ -51,15 +51,21 @@ def _point_pattern(point: str) -> re.Pattern[str]:
 _PATTERNS = {point: _point_pattern(point) for point in CHECKLIST_POINTS}
 
 
-def checklist_prompt(instruction: str, answer: str, language: str) -> Prompt:
-    """The judge's chat prompt: the pair, the nine points with what each means, and the exact answer format."""
-    if len(answer) > MAX_ANSWER_CHARS:
-        answer = answer[:MAX_ANSWER_CHARS] + "\n[…cut]"
+def _cut(text: str) -> str:
+    return text[:MAX_ANSWER_CHARS] + "\n[…cut]" if len(text) > MAX_ANSWER_CHARS else text
+
+
+def checklist_prompt(instruction: str, answer: str, language: str, tests: str = "", verdict: str = "") -> Prompt:
+    """The judge's chat prompt: the pair, the tests and what running them gave (where there are any: a judge that
+    sees only the answer scores correctness by its looks), the nine points with what each means, and the exact
+    answer format."""
     points = "\n".join(f"- {p}: {DESCRIPTIONS[p]}" for p in CHECKLIST_POINTS)
     example = "\n".join(f"{p}: <score>" for p in CHECKLIST_POINTS)
+    checked = f"### Tests\n{_cut(tests).strip()}\n\n" if tests.strip() else ""
+    checked += f"### Running the answer with the tests\n{verdict.strip()}\n\n" if verdict.strip() else ""
     user = (
         f"Rate this {language} programming instruction and its answer on each point, from 0 (worst) to 10 (best).\n\n"
-        f"### Instruction\n{instruction.strip()}\n\n### Answer\n{answer.strip()}\n\n"
+        f"### Instruction\n{instruction.strip()}\n\n### Answer\n{_cut(answer).strip()}\n\n{checked}"
         f"### Points\n{points}\n\n"
         f"Reply with exactly these nine lines, one whole number each, and nothing else:\n{example}"
     )

@@ -33,6 +33,7 @@ def synth(
 
     from codemill.llm import LLMError
     from codemill.pipeline.recipe import RecipeError
+    from codemill.report.synth_html import write_synth_report
     from codemill.synth.engine import SynthError, run_synth
     from codemill.synth.recipe import load_synth_recipe
 
@@ -51,7 +52,7 @@ def synth(
     try:
         with Progress(*columns, console=err, transient=True) as progress:
             bar = progress.add_task("", total=loaded.budget.candidates)
-            summary = run_synth(
+            run = run_synth(
                 loaded,
                 output,
                 overwrite,
@@ -61,6 +62,8 @@ def synth(
             )
     except (SynthError, LLMError, ValueError) as error:
         fail(str(error))
+    write_synth_report(output / "report.html", run.outcomes, run.synergy, run.coverage)
+    summary = run.summary
     table = Table(title=f"codemill synth — {loaded.name} ({summary.seconds:.0f} s, stopped by {summary.stopped_by})")
     for column in ("language", "made", "accepted"):
         table.add_column(column, justify="left" if column == "language" else "right")

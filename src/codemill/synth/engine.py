@@ -24,19 +24,20 @@ from typing import Any
 
 from codemill.data.textio import atomic_write_text
 from codemill.llm import Cache
+from codemill.synth.adequacy import TestAudit, audit_tests
 from codemill.synth.agents import build_agents
 from codemill.synth.checklist import checklist_prompt, parse_checklist, weighted_score
 from codemill.synth.decontam import decontaminated
 from codemill.synth.outputs import write_outputs
 from codemill.synth.protocol import Draft, ask, propose, share, solve, to_candidate, write_tests
 from codemill.synth.recipe import SynthRecipe
-from codemill.synth.schema import Candidate, Outcome, outcome_from_json
+from codemill.synth.schema import Attempt, Candidate, Outcome, outcome_from_json
 from codemill.synth.seeds import load_seeds
 from codemill.synth.steering import Steering
 from codemill.synth.synergy import synergy_matrix
-from codemill.synth.verify import verify_attempts
+from codemill.synth.verify import sandbox_name, verify_attempts
 
-__all__ = ["SynthError", "SynthSummary", "run_synth"]
+__all__ = ["SynthError", "SynthRun", "SynthSummary", "run_synth"]
 
 
 class SynthError(RuntimeError):
@@ -77,6 +78,17 @@ class SynthSummary:
         cell = self.per_language.setdefault(outcome.candidate.language, {"made": 0, "accepted": 0})
         cell["made"] += 1
         cell["accepted"] += outcome.accepted
+
+
+@dataclass(frozen=True)
+class SynthRun:
+    """What a run computed: its summary (``summary.json``) and what the report draws (rendered by the command,
+    :func:`codemill.report.synth_html.write_synth_report`)."""
+
+    summary: SynthSummary
+    outcomes: list[Outcome]
+    synergy: dict[str, Any]
+    coverage: dict[str, Any]
 
 
 def _recipe_key(recipe: SynthRecipe) -> str:
@@ -166,20 +178,63 @@ class Synth:
         return verdicts
 
     def _judge(self, drafts: list[Draft]) -> list[tuple[dict[str, float], float | None]]:
-        def best(d: Draft) -> str:
+        """The checklist's scores per draft: the judge sees the answer, the tests and the sandbox's verdict. An
+        answer with no readable score is asked again (``checklist.retries`` times, each with a new seed); one still
+        unread scores None, which is never accepted."""
+
+        def best(d: Draft) -> Attempt | None:
             passing = [a for a in d.attempts if a.verification is not None and a.verification.passed]
-            return (passing or d.attempts)[0].answer if d.attempts else ""
+            return (passing or d.attempts or [None])[0]
+
+        def verdict(attempt: Attempt | None) -> str:
+            v = attempt.verification if attempt is not None else None
+            return "not run" if v is None else f"{v.status}{': ' + v.message if v.message else ''}"
 
         def prompt(d: Draft) -> str:
-            made = checklist_prompt(d.instruction, best(d), d.agent.language)
+            attempt = best(d)
+            answer = attempt.answer if attempt is not None else ""
+            made = checklist_prompt(d.instruction, answer, d.agent.language, d.tests, verdict(attempt))
             return made.messages[-1].content if made.messages else made.text or ""
 
-        answers = ask(drafts, "judge", prompt)
-        results = []
-        for answer in answers:
-            scores = parse_checklist(answer.text) if answer.error is None else {}
-            results.append((scores, weighted_score(scores, self.recipe.checklist.weights)))
-        return results
+        results: dict[str, tuple[dict[str, float], float | None]] = {}
+        pending = list(drafts)
+        for attempt in range(1 + self.recipe.checklist.retries):
+            answers = ask(pending, "judge", prompt, step="judge" if attempt == 0 else f"judge-retry-{attempt}")
+            for draft, answer in zip(pending, answers, strict=True):
+                scores = parse_checklist(answer.text) if answer.error is None else {}
+                results[draft.id] = (scores, weighted_score(scores, self.recipe.checklist.weights))
+            pending = [d for d in pending if results[d.id][1] is None]
+            if not pending:
+                break
+        return [results[d.id] for d in drafts]
+
+    def _audit(self, drafts: list[Draft]) -> dict[str, TestAudit]:
+        """The tests' audit of every draft with a passing attempt (its first passing solution)."""
+        if not self.recipe.tests.audit:
+            return {}
+        items = []
+        for draft in drafts:
+            passing = next((a for a in draft.attempts if a.verification is not None and a.verification.passed), None)
+            if passing is not None:
+                items.append((draft.id, sandbox_name(draft.agent.language), passing.code, draft.tests))
+        audits = audit_tests(items, max_mutants=self.recipe.tests.max_mutants)
+        return {item[0]: audit for item, audit in zip(items, audits, strict=True)}
+
+    def _rejections(self, outcome: Outcome, audit: TestAudit | None) -> list[str]:
+        """Why a judged outcome is not accepted: every gate it fails, in order (empty: accepted)."""
+        if not outcome.passed:
+            return ["no attempt passed its tests in the sandbox"]
+        why = []
+        if audit is not None:
+            why += audit.failures(self.recipe.tests.min_mutation_score)
+        score, least = outcome.checklist_score, self.recipe.checklist.min_score
+        if score is None:
+            why.append("the judge's answer gave no checklist score")
+        elif score < least:
+            why.append(f"checklist score {score:.2f} below {least:.2f}")
+        if outcome.decontaminated is not None:
+            why.append(f"shares a 10-gram with {outcome.decontaminated}")
+        return why
 
     def round(self, round_: int, targets: list[Any]) -> list[Outcome]:
         drafts = [self._draft(round_, slot, target) for slot, target in enumerate(targets)]
@@ -192,6 +247,7 @@ class Synth:
         verified = {c.id: c for c in verify_attempts([to_candidate(d) for d in live])}
         for draft in live:
             draft.attempts = list(verified[draft.id].attempts)
+        audits = self._audit(live)
         judged = dict(zip([d.id for d in live], self._judge(live), strict=True))
         texts = [d.instruction + "\n" + "\n".join(a.answer for a in d.attempts) + "\n" + d.tests for d in live]
         contaminated = dict(zip([d.id for d in live], decontaminated(texts, self.recipe.decontaminate), strict=True))
@@ -202,10 +258,10 @@ class Synth:
             if reason is None:
                 outcome.checklist, outcome.checklist_score = judged[draft.id]
                 outcome.decontaminated = contaminated[draft.id]
-                score = outcome.checklist_score or 0.0
-                outcome.accepted = (
-                    outcome.passed and score >= self.recipe.checklist.min_score and outcome.decontaminated is None
-                )
+                audit = audits.get(draft.id)
+                outcome.tests_audit = audit.to_json() if audit is not None else None
+                outcome.rejected_because = self._rejections(outcome, audit)
+                outcome.accepted = not outcome.rejected_because
             outcomes.append(outcome)
         return outcomes
 
@@ -222,7 +278,7 @@ def run_synth(
     overwrite: bool = False,
     on_round: Callable[[int, SynthSummary], None] | None = None,
     memory_dir: Path | None = None,
-) -> SynthSummary:
+) -> SynthRun:
     """Run (or resume) a synthesis into ``output``; see the module docstring. ``memory_dir`` keeps the agents'
     memories elsewhere (the loop shares them across its rounds); by default ``output/memory``."""
     if not recipe.agents:
@@ -268,7 +324,7 @@ def run_synth(
         llm.backend.close()
     synth.cache.close()
     matrix = synergy_matrix(outcomes, list(synth.agents))
-    write_outputs(outcomes, output, matrix.to_json(), synth.steering.coverage())
+    write_outputs(outcomes, output)
     summary.seconds = round(time.monotonic() - started, 1)
     atomic_write_text(output / "summary.json", json.dumps(summary.__dict__, indent=2) + "\n")
-    return summary
+    return SynthRun(summary, outcomes, matrix.to_json(), synth.steering.coverage())

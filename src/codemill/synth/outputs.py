@@ -1,13 +1,16 @@
-"""What a synthesis run leaves behind: SFT and DPO JSONL, a metadata table, and the HTML report.
+"""What a synthesis run leaves behind: SFT and DPO JSONL and a metadata table.
 
 * ``sft.jsonl``: one ChatML conversation per accepted outcome, ``{"messages": [user instruction, assistant
   answer], "id", "language"}``; the answer is the first attempt that passed in the sandbox, so every SFT sample
   is a verified one.
-* ``dpo.jsonl``: ``{"prompt", "chosen", "rejected", "language", "candidate_id"}`` from :func:`~codemill.synth.
-  verify.dpo_pairs` (a passing answer against each wrong answer to the same instruction).
+* ``dpo.jsonl``: TRL's conversational preference format, ``{"prompt": [user instruction], "chosen": [assistant
+  answer], "rejected": [assistant answer], "language", "candidate_id"}`` (messages as in ``sft.jsonl``, so a
+  trainer applies the same chat template to both), one row per pair of :func:`~codemill.synth.verify.dpo_pairs`
+  (a passing answer against each wrong answer to the same instruction).
 * ``metadata.parquet``: one row per outcome, refused and failed ones included, so a run can be audited and the
   synergy and steering numbers recomputed from it (columns: :data:`METADATA_COLUMNS`).
-* ``report.html``: :mod:`codemill.report.synth_html`.
+* ``report.html`` is not written here: the command (``codemill synth``, the loop) renders it with
+  :mod:`codemill.report.synth_html` from what :func:`codemill.synth.engine.run_synth` returns.
 
 "Accepted" here means the outcome says so, was not refused, is not decontaminated and has a passing attempt: the
 writer re-checks the last two rather than trust a flag set before decontamination ran. Every file is written
@@ -28,7 +31,15 @@ from codemill.data.textio import atomic_path, atomic_write_text
 from codemill.synth.schema import Attempt, Candidate, Outcome
 from codemill.synth.verify import dpo_pairs
 
-__all__ = ["METADATA_COLUMNS", "first_passing", "is_accepted", "metadata_table", "sft_rows", "write_outputs"]
+__all__ = [
+    "METADATA_COLUMNS",
+    "dpo_rows",
+    "first_passing",
+    "is_accepted",
+    "metadata_table",
+    "sft_rows",
+    "write_outputs",
+]
 
 METADATA_SCHEMA = pa.schema(
     [
@@ -47,6 +58,8 @@ METADATA_SCHEMA = pa.schema(
         ("statuses", pa.string()),  # JSON list, one sandbox status (or "not_verified") per attempt
         ("passed", pa.bool_()),
         ("accepted", pa.bool_()),
+        ("rejected_because", pa.list_(pa.string())),  # every gate a judged outcome failed
+        ("mutation_score", pa.float64()),  # share of the solution's mutants its tests failed (null: none ran)
         ("decontaminated", pa.string()),
         ("models", pa.list_(pa.string())),  # the models of the transcript's turns, sorted
     ]
@@ -88,6 +101,19 @@ def sft_rows(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     return rows
 
 
+def dpo_rows(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """The preference pairs in TRL's conversational preference format (an explicit prompt, one message each)."""
+    return [
+        {
+            **pair,
+            "prompt": [{"role": "user", "content": pair["prompt"]}],
+            "chosen": [{"role": "assistant", "content": pair["chosen"]}],
+            "rejected": [{"role": "assistant", "content": pair["rejected"]}],
+        }
+        for pair in dpo_pairs(outcomes)
+    ]
+
+
 def metadata_table(outcomes: Sequence[Outcome]) -> pa.Table:
     """One row per outcome (refused and failed ones too), columns :data:`METADATA_COLUMNS`."""
     rows = []
@@ -112,6 +138,8 @@ def metadata_table(outcomes: Sequence[Outcome]) -> pa.Table:
                 ),
                 "passed": outcome.passed,
                 "accepted": is_accepted(outcome),
+                "rejected_because": outcome.rejected_because,
+                "mutation_score": (outcome.tests_audit or {}).get("mutation_score"),
                 "decontaminated": outcome.decontaminated,
                 "models": sorted({turn.model for turn in c.transcript if turn.model}),
             }
@@ -123,28 +151,18 @@ def _jsonl(rows: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
-def write_outputs(
-    outcomes: Sequence[Outcome],
-    output: Path,
-    synergy: dict[str, Any] | None = None,
-    coverage: dict[str, Any] | None = None,
-) -> dict[str, int]:
-    """Write ``sft.jsonl``, ``dpo.jsonl``, ``metadata.parquet`` and ``report.html`` into ``output``.
+def write_outputs(outcomes: Sequence[Outcome], output: Path) -> dict[str, int]:
+    """Write ``sft.jsonl``, ``dpo.jsonl`` and ``metadata.parquet`` into ``output``.
 
-    ``synergy`` and ``coverage`` are the plain dicts the report draws (shapes in
-    :func:`codemill.report.synth_html.render_synth_report`); None leaves that section out. Decontamination must
-    have run before (:func:`codemill.synth.decontam.decontaminate_outcomes`): this writer only honours its verdict.
-    Returns the number of rows of each file.
+    Decontamination must have run before (:func:`codemill.synth.decontam.decontaminate_outcomes`): this writer
+    only honours its verdict. Returns the number of rows of each file.
     """
-    from codemill.report.synth_html import write_synth_report  # the report reads this module's verdicts
-
     output.mkdir(parents=True, exist_ok=True)
     sft = sft_rows(outcomes)
-    dpo = dpo_pairs(outcomes)
+    dpo = dpo_rows(outcomes)
     atomic_write_text(output / "sft.jsonl", _jsonl(sft))
     atomic_write_text(output / "dpo.jsonl", _jsonl(dpo))
     table = metadata_table(outcomes)
     with atomic_path(output / "metadata.parquet") as tmp:
         pq.write_table(table, tmp)
-    write_synth_report(output / "report.html", outcomes, synergy, coverage)
     return {"sft": len(sft), "dpo": len(dpo), "metadata": table.num_rows}

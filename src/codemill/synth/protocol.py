@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import xxhash
 
+from codemill.data.language_rules import whole_program
 from codemill.evaluate.extract import extract_code
 from codemill.llm import Generation, Prompt
 from codemill.synth.agents import Agent, fence_of, title_of
@@ -25,7 +26,6 @@ from codemill.synth.schema import Attempt, Candidate, Seed, Target, Turn
 
 __all__ = ["Draft", "ask", "propose", "share", "solve", "to_candidate", "write_tests"]
 
-WHOLE_PROGRAM = {"java", "c", "cpp", "go", "rust", "csharp", "kotlin", "scala", "haskell", "d"}
 MAX_INSTRUCTION = 2000
 TASK = re.compile(r"^\s*(?:\*\*)?task(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.I | re.M)
 
@@ -171,7 +171,24 @@ def propose(drafts: list[Draft], critique_rounds: int) -> None:
             step=f"revise-{round_}",
         )
         for draft, answer in zip(drafts, revised, strict=True):
-            draft.instruction = parse_task(answer.text) or draft.instruction
+            task = parse_task(answer.text)
+            if task and not leaks_critique(task, draft.critique, draft.instruction):
+                draft.instruction = task
+
+
+_CRITIQUE_WORDS = re.compile(r"\bcritiques?\b|\bis (?:it|the task) (?:clear|self-contained|testable)\b", re.I)
+
+
+def leaks_critique(revised: str, critique: str, before: str) -> bool:
+    """Whether a revision copied the critique into the task (small models answer "…with the following critique
+    points: 1. **Is the task clear?**"): the critique's words or questions, or a whole line of it (20 characters or
+    more), that the task before the revision did not have. The instruction becomes the SFT prompt, so such a
+    revision is dropped. Taking up a critique's suggestion in its own words is what a revision is for: not a leak."""
+    if _CRITIQUE_WORDS.search(revised) and not _CRITIQUE_WORDS.search(before):
+        return True
+    lines = {" ".join(line.split()) for line in critique.splitlines()}
+    flat = " ".join(revised.split())
+    return any(len(line) >= 20 and line in flat and line not in " ".join(before.split()) for line in lines)
 
 
 def solve(drafts: list[Draft], attempts: int) -> None:
@@ -194,7 +211,7 @@ def solve(drafts: list[Draft], attempts: int) -> None:
 def _test_prompt(d: Draft) -> str:
     lang = title_of(d.agent.language)
     solution = _fenced(d.agent.language, d.attempts[0].code if d.attempts else "")
-    if d.agent.language in WHOLE_PROGRAM:
+    if whole_program(d.agent.language):
         return (
             f"Write a complete {lang} program that contains this solution unchanged and a main function that checks "
             "it on a few inputs and exits with a non-zero status if any check fails. "

@@ -70,7 +70,10 @@ class CrossLingualSpec(Strict):
 class ChecklistSpec(Strict):
     model: str = "default"
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CHECKLIST_POINTS, 1.0))
-    min_score: float = Field(0.0, ge=0.0, le=10.0, description="weighted score (0-10) below which a sample is dropped")
+    min_score: float = Field(
+        5.0, ge=0.0, le=10.0, description="weighted score (0-10) below which a sample is dropped; unscored: dropped"
+    )
+    retries: int = Field(1, ge=0, description="asks again (another seed) when no score can be read from the answer")
 
     @model_validator(mode="after")
     def _known_points(self) -> ChecklistSpec:
@@ -80,6 +83,16 @@ class ChecklistSpec(Strict):
         if not any(w > 0 for w in self.weights.values()):
             raise ValueError("at least one checklist weight must be positive")
         return self
+
+
+class TestsSpec(Strict):
+    """The audit of a passing sample's tests (:mod:`codemill.synth.adequacy`): read, run against a stub, mutants."""
+
+    audit: bool = Field(True, description="false: a passing run is enough (tests that check nothing pass too)")
+    min_mutation_score: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of the solution's mutants the tests must fail (where any ran)"
+    )
+    max_mutants: int = Field(4, ge=0, description="one-token mutants of the solution run against its tests")
 
 
 class SteeringSpec(Strict):
@@ -107,6 +120,7 @@ class SynthRecipe(Strict):
     memory: MemorySpec = Field(default_factory=MemorySpec)
     cross_lingual: CrossLingualSpec = Field(default_factory=CrossLingualSpec)
     checklist: ChecklistSpec = Field(default_factory=ChecklistSpec)
+    tests: TestsSpec = Field(default_factory=TestsSpec)
     steering: SteeringSpec = Field(default_factory=SteeringSpec)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     decontaminate: list[Literal["humaneval", "mbpp", "multipl-e", "cruxeval"]] = Field(

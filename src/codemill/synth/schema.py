@@ -105,6 +105,10 @@ class Outcome:
     accepted: bool = False
     decontaminated: str | None = None
     """The benchmark item an output shared a 10-gram with (then it is not accepted), else None."""
+    tests_audit: dict[str, Any] | None = None
+    """What :mod:`codemill.synth.adequacy` found of the tests of a passing sample (None: not audited)."""
+    rejected_because: list[str] = field(default_factory=list)
+    """Why a judged outcome is not accepted (empty when it is, or when memory refused it)."""
 
     @property
     def novelty(self) -> float:

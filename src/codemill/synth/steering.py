@@ -39,49 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from codemill.benchmarks import benchmark_language
 from codemill.synth.schema import Outcome, Target
 
-__all__ = ["MULTIPL_E_LANGUAGES", "PYTHON_BENCHMARKS", "CellCounts", "Steering", "benchmark_language"]
-
-PYTHON_BENCHMARKS = frozenset({"humaneval", "mbpp", "mbpp+", "cruxeval", "cruxeval-i", "cruxeval-o"})
-"""Benchmarks of ``codemill eval`` whose every task is Python."""
-
-MULTIPL_E_LANGUAGES = {
-    "py": "python",
-    "python": "python",
-    "cpp": "cpp",
-    "js": "javascript",
-    "ts": "typescript",
-    "cs": "csharp",
-    "sh": "bash",
-    "rb": "ruby",
-    "pl": "perl",
-    "rs": "rust",
-    "java": "java",
-    "go": "go",
-    "php": "php",
-    "lua": "lua",
-    "r": "r",
-    "scala": "scala",
-    "d": "d",
-}
-"""MultiPL-E's (and HumanEval-FIM's) short language names -> the sandbox's language names."""
-
-
-def benchmark_language(benchmark: str, task_id: str = "") -> str | None:
-    """The language a sample of ``codemill eval`` was in, or None for a benchmark this does not know.
-
-    ``multipl-e/java`` -> ``java``; HumanEval-FIM names its language in the task id (``py/…``, ``java/…``).
-    """
-    name = benchmark.lower()
-    if name in PYTHON_BENCHMARKS:
-        return "python"
-    if name.startswith("multipl-e/"):
-        short = name.split("/", 1)[1]
-        return MULTIPL_E_LANGUAGES.get(short, short)
-    if name == "humaneval-fim" and "/" in task_id:
-        return MULTIPL_E_LANGUAGES.get(task_id.split("/", 1)[0].lower())
-    return None
+__all__ = ["CellCounts", "Steering", "benchmark_language"]
 
 
 @dataclass

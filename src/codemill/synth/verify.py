@@ -14,51 +14,26 @@ from dataclasses import replace
 from typing import Any
 
 from codemill.curate.pack.syntax import parser_for
-from codemill.evaluate.extract import ALIASES, fenced_blocks
+from codemill.data.language_rules import languages, rules_for, whole_program
+from codemill.evaluate.extract import fenced_blocks
 from codemill.sandbox import LimitsOverride, Request, run_many
+from codemill.sandbox import marker as completion
 from codemill.sandbox.languages import UnknownLanguageError, get_language
 from codemill.synth.schema import Attempt, Candidate, Outcome, Verification
 
-__all__ = ["DEFAULT_LIMITS", "WHOLE_PROGRAM", "dpo_pairs", "parse_blocks", "program", "verify_attempts"]
+__all__ = ["DEFAULT_LIMITS", "dpo_pairs", "parse_blocks", "program", "sandbox_name", "verify_attempts"]
 
 DEFAULT_LIMITS = LimitsOverride(cpu_seconds=10, wall_seconds=30)
 """Per-request run limits: a synthetic exercise that needs more than 10 s of CPU is not an exercise."""
 
-WHOLE_PROGRAM = frozenset({"java", "c", "cpp", "go", "rust", "csharp", "kotlin", "scala", "haskell", "d"})
-"""Languages whose tests are a whole program with its own ``main`` (see :func:`program`)."""
-
-#: sandbox language name -> tree-sitter grammar name (``syntax.GRAMMARS``), where the two differ
-_GRAMMAR_NAMES = {"cpp": "c++", "csharp": "c#"}
 MAX_PARSE_ERRORS = 5
 STDERR_CHARS = 2000
-#: the statuses that say the attempt is wrong (not ``sandbox_error``: that is the machine's fault, nor ``not_run``)
-WRONG = frozenset({"failed", "compile_error", "runtime_error", "timeout", "memory_exceeded", "output_exceeded"})
 
-# Lines that must open a file (or may only appear once in it): package / module lines, then imports.
-_PACKAGE = {
-    "java": r"package\s.*;",
-    "go": r"package\s+\w+",
-    "kotlin": r"package\s.*",
-    "scala": r"package\s.*",
-    "haskell": r"module\s.*\bwhere\b.*",
-    "d": r"module\s.*;",
-}
-_IMPORT = {
-    "c": r"#\s*include\b.*",
-    "cpp": r"#\s*include\b.*|using\s+namespace\s+[\w:]+\s*;",
-    "java": r"import\s.*;",
-    "go": r"import\s+(?:\w+\s+)?\"[^\"]+\"",
-    "rust": r"use\s.*;|extern\s+crate\s.*;",
-    "csharp": r"using\s+(?:static\s+)?[\w.]+\s*;",
-    "kotlin": r"import\s.*",
-    "scala": r"import\s.*",
-    "haskell": r"import\s.*",
-    "d": r"import\s.*;",
-}
 _GO_GROUP = re.compile(r"^import\s*\(\s*\n(.*?)^\)\s*$", re.M | re.S)
 
 
-def _sandbox_name(language: str) -> str:
+def sandbox_name(language: str) -> str:
+    """The sandbox's name of a language (``js`` -> ``javascript``); an unknown one lower-cased."""
     try:
         return get_language(language).name
     except UnknownLanguageError:
@@ -70,8 +45,9 @@ def parse_blocks(code: str, language: str) -> tuple[bool | None, list[str]]:
 
     None (and no errors) when there is no grammar for the language: unknown, not a syntax error.
     """
-    name = _sandbox_name(language)
-    parser = parser_for(_GRAMMAR_NAMES.get(name, name))
+    name = sandbox_name(language)
+    rules = rules_for(name)
+    parser = parser_for(rules.corpus if rules is not None else name)
     if parser is None:
         return None, []
     data = code.encode("utf-8")
@@ -106,8 +82,10 @@ def _split_header(text: str, language: str) -> tuple[list[str], list[str], str]:
         text = _GO_GROUP.sub(
             lambda m: "\n".join(f"import {x.strip()}" for x in m.group(1).splitlines() if x.strip()), text
         )
-    package = re.compile(rf"^(?:{_PACKAGE[language]})$") if language in _PACKAGE else None
-    imports = re.compile(rf"^(?:{_IMPORT[language]})$")
+    rules = rules_for(language)
+    assert rules is not None and rules.import_line is not None, f"{language} is no whole-program language"
+    package = re.compile(rf"^(?:{rules.package_line})$") if rules.package_line is not None else None
+    imports = re.compile(rf"^(?:{rules.import_line})$")
     packages: list[str] = []
     found: list[str] = []
     rest: list[str] = []
@@ -127,18 +105,19 @@ def program(language: str, code: str, tests: str) -> str:
 
     * Script languages (python, javascript, ruby...): the sandbox's own harness for the language, which for
       these is the code followed by the tests (``assert``-style tests that call the solution).
-    * Whole-program languages (:data:`WHOLE_PROGRAM`: java, c, cpp, go, rust, csharp, kotlin, scala, haskell,
-      d): the tests block is expected to be the full program, ``main`` included. If it already holds the
-      solution's code verbatim (whitespace aside), it runs alone. Otherwise the code is put in front of it:
-      package/module lines and imports of both are hoisted to the top, de-duplicated (the tests' package line
-      wins; Go's grouped imports are split into one line each), then the code, then the rest of the tests.
+    * Whole-program languages (``whole_program`` in :mod:`codemill.data.language_rules`: java, c, cpp, go, rust,
+      csharp, kotlin, scala, haskell, d): the tests block is expected to be the full program, ``main`` included.
+      If it already holds the solution's code verbatim (whitespace aside), it runs alone. Otherwise the code is
+      put in front of it: package/module lines and imports of both are hoisted to the top, de-duplicated (the
+      tests' package line wins; Go's grouped imports are split into one line each), then the code, then the rest
+      of the tests.
 
     The rule never edits the solution's own definitions: what passes is exactly the answer that is kept. A tests
     block that re-implements the solution differently, or code that brings its own ``main``, therefore fails to
     compile (duplicate definitions) and counts as a failed attempt rather than a silently rewritten one.
     """
-    name = _sandbox_name(language)
-    if name not in WHOLE_PROGRAM:
+    name = sandbox_name(language)
+    if not whole_program(name):
         try:
             return get_language(name).program(code, tests)
         except UnknownLanguageError:
@@ -161,10 +140,10 @@ def _answer_blocks(attempt: Attempt, language: str) -> list[str]:
 
     Untagged blocks other than the extracted code are left alone: they are as often sample output as code.
     """
-    names = {language, _sandbox_name(language)}
-    for aliases in ALIASES.values():
-        if names & aliases:
-            names |= aliases
+    names = {language, sandbox_name(language)}
+    for rules in languages():
+        if names & rules.fences:
+            names |= rules.fences
     tagged = [body for info, body in fenced_blocks(attempt.answer) if info in names]
     return list(dict.fromkeys([attempt.code, *tagged]))
 
@@ -203,10 +182,14 @@ def verify_attempts(
                 row.append(Verification(ok, [], "not_run", "no tests to run"))
             else:
                 row.append(Verification(ok))
+                language = sandbox_name(candidate.language)
+                # A marker after the tests, where the language allows: an exit 0 before them is no pass.
+                source, marker = completion.append(language, program(candidate.language, attempt.code, candidate.tests))
                 requests.append(
                     Request(
-                        language=_sandbox_name(candidate.language),
-                        code=program(candidate.language, attempt.code, candidate.tests),
+                        language=language,
+                        code=source,
+                        completion_marker=marker,
                         limits=limits or DEFAULT_LIMITS,
                         id=f"{candidate.id}/{a}",
                     )
@@ -226,28 +209,30 @@ def verify_attempts(
     ]
 
 
-def _wrong(attempt: Attempt) -> bool:
+def _fails_a_check(attempt: Attempt) -> bool:
+    """Whether the attempt ran and its tests failed on a check (not a syntax error, a crash before the tests, no
+    code at all): the only kind of wrong answer that teaches a preference."""
     v = attempt.verification
-    return v is not None and (v.parsed is False or v.status in WRONG)
+    return v is not None and v.parsed is not False and v.status == "failed" and bool(attempt.code.strip())
 
 
 def dpo_pairs(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
-    """Preference pairs from candidates with a passing and a wrong attempt: one pair per wrong attempt.
+    """Preference pairs: the first passing attempt against each attempt whose tests failed on a check.
 
-    Each wrong attempt (a syntax error or a sandbox verdict against it; not a ``sandbox_error`` or an attempt
-    never run, which say nothing about the answer) is paired with the first passing one. Candidates refused by
-    memory or caught by decontamination give no pairs, and neither does a wrong answer identical to the chosen one.
+    Only accepted outcomes give pairs: their tests were audited (they call the solution, fail a stub and its
+    mutants), so "passes" and "fails" mean right and wrong rather than whatever tests that check nothing say.
+    A wrong answer identical to the chosen one gives no pair.
     """
     pairs = []
     for outcome in outcomes:
         candidate = outcome.candidate
-        if outcome.refused is not None or outcome.decontaminated is not None:
+        if not outcome.accepted or outcome.refused is not None or outcome.decontaminated is not None:
             continue
         chosen = next((a for a in candidate.attempts if a.verification is not None and a.verification.passed), None)
         if chosen is None:
             continue
         for attempt in candidate.attempts:
-            if _wrong(attempt) and attempt.answer != chosen.answer:
+            if _fails_a_check(attempt) and attempt.answer != chosen.answer:
                 pairs.append(
                     {
                         "prompt": candidate.instruction,
