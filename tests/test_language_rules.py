@@ -42,8 +42,8 @@ def test_the_tables_answers_are_the_ones_each_module_kept_before() -> None:
     assert {r.name for r in LANGUAGE_RULES if r.whole_program} == {
         "java", "c", "cpp", "go", "rust", "csharp", "kotlin", "scala", "haskell", "d",
     }  # fmt: skip
-    assert grammars() == GRAMMARS and set(GRAMMARS) == {
-        "python", "javascript", "typescript", "java", "go", "rust", "c", "c++", "c#",
+    assert grammars() == GRAMMARS and set(GRAMMARS) == {  # shell since the test audit parses Bash tests
+        "python", "javascript", "typescript", "java", "go", "rust", "c", "c++", "c#", "shell",
     }  # fmt: skip
     assert (fence_of("rust"), fence_of("go-test"), title_of("cpp"), title_of("go-test")) == (
         "rs",
