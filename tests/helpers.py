@@ -171,15 +171,13 @@ class Scripted(Backend):
         user = prompt.messages[-1].content  # type: ignore[index]
         named = re.search(r"(?:self-contained|this|in) (python|javascript)\b", user, re.I)
         language = named.group(1).lower() if named else "python"
-        if user.startswith("Describe the core problem idea"):
-            text = "Add two numbers and return the sum."
-        elif "Critique this" in user:
+        if "Critique this" in user:
             text = "1. Clear enough."
         elif user.startswith("Rewrite the task fixing"):
             text = "Task: " + user.split("Task:\n", 1)[1].split("\n\nCritique:", 1)[0]
         elif "programming task" in user and "Topic:" in user:
             topic = re.search(r"Topic: ([^.]+)\.", user).group(1)  # type: ignore[union-attr]
-            adapted = " (adapted)" if "shared this problem idea" in user else ""
+            adapted = " (adapted)" if "shared this problem" in user else ""
             text = f"Task: Write a {language} function add(a, b) returning the sum of two numbers, on {topic}{adapted}."
         elif user.startswith("Solve this task"):
             self.solves[user] += 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from itertools import count
 
 import pytest
 
 from codemill.synth.schema import Attempt, Candidate, Outcome, Target, Verification
-from codemill.synth.synergy import synergy_matrix
+from codemill.synth.synergy import MIN_MATCHED, matched_acceptance, synergy_matrix
 
 _ids = count()
 
@@ -122,3 +123,36 @@ def test_no_outcomes() -> None:
     result = synergy_matrix([], languages=["python", "java"])
     assert result.rows() == [[None, None], [None, None]]
     assert synergy_matrix([]).languages == []
+
+
+def _matched(language: str, origin: str, concept: str, accepted: bool) -> Outcome:
+    made = outcome(language, origin, passed=accepted, score=8)
+    return Outcome(replace(made.candidate, target=Target(language, concept, "easy")), accepted=accepted)
+
+
+def test_matched_acceptance_compares_within_targets_and_pools_with_an_interval() -> None:
+    """Derived ideas all landed on the easy concept (accepted 4/4) while own ideas spread over a hard one too: the
+    raw difference would credit derivation with the concept's ease; matched on target it is small."""
+    derived = [_matched("java", "python", "strings", True) for _ in range(4)]
+    own = [_matched("java", "java", "strings", a) for a in (True, True, True, False)]
+    own += [_matched("java", "java", "graphs", False) for _ in range(4)]
+    m = matched_acceptance(derived, own)
+    assert (m.derived, m.own, m.targets) == (4, 4, 1)  # the graphs outcomes have no derived counterpart
+    # Agresti-Caffo: (4+1)/(4+2) - (3+1)/(4+2) = 1/6, weight 2, variance 4 * (5/36/6 + 8/36/6) / 4
+    assert m.difference == pytest.approx(1 / 6, abs=1e-4)
+    half = 1.96 * ((5 / 36 + 8 / 36) / 6) ** 0.5
+    assert m.low == pytest.approx(1 / 6 - half, abs=1e-3) and m.high == pytest.approx(1 / 6 + half, abs=1e-3)
+    assert m.verdict.startswith("not enough data (4 derived and 4 own")
+
+
+def test_matched_verdicts_need_enough_data_and_an_interval_off_zero() -> None:
+    derived = [_matched("java", "python", c, True) for c in ("strings", "lists") for _ in range(MIN_MATCHED)]
+    own = [_matched("java", "java", c, a) for c in ("strings", "lists") for a in [True, False] * (MIN_MATCHED // 2)]
+    better = matched_acceptance(derived, own)
+    assert better.low is not None and better.low > 0 and better.verdict == "derived ideas accepted more often"
+    same = matched_acceptance(own, own)
+    assert same.difference == 0 and same.verdict == "no difference shown"
+    assert matched_acceptance([], own).verdict.startswith("not enough data (0 derived")
+    data = synergy_matrix([*derived, *own]).to_json()["matched"]
+    assert data["python"]["java"]["verdict"] == "derived ideas accepted more often"
+    assert data["java"]["python"]["derived"] == 0

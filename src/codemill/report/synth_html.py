@@ -102,7 +102,9 @@ def _coverage_svg(coverage: dict[str, Any] | None) -> str | None:
 
 
 def _why(outcome: Outcome) -> str:
-    """The first reason an outcome was not accepted that a reader can act on."""
+    """Why an outcome was not accepted: every gate it failed, else the first reason a reader can act on."""
+    if outcome.rejected_because:
+        return "; ".join(outcome.rejected_because)
     if outcome.decontaminated is not None:
         return f"shares a 10-gram with {outcome.decontaminated}"
     messages = [a.verification.message for a in outcome.candidate.attempts if a.verification is not None]
@@ -169,6 +171,12 @@ def render_synth_report(
         "languages": _per_language(outcomes),
         "synergy_svg": Markup(synergy_svg) if synergy_svg else None,
         "synergy_note": str((synergy or {}).get("note", "")),
+        "matched": [
+            {"src": src, "dst": dst, **m}
+            for src, row in (synergy or {}).get("matched", {}).items()
+            for dst, m in row.items()
+            if m["derived"] or m["own"]
+        ],
         "coverage_svg": Markup(coverage_svg) if coverage_svg else None,
         "accepted": [_sample(o) for o in accepted],
         "failed": [_sample(o) for o in failed],

@@ -138,7 +138,8 @@ class Synth:
         self.steering = Steering(list(self.agents), steering.concepts, steering.difficulties, recipe.seed)
         if steering.eval_results is not None:
             self.steering.load_eval_failures(steering.eval_results)
-        self.history: list[Candidate] = []
+        self.accepted: list[Candidate] = []
+        """Accepted candidates: the only ones another agent may adapt (their tests were verified and audited)."""
         self.seed_cursor = dict.fromkeys(self.agents, 0)
 
     def llms(self) -> list[Any]:
@@ -148,7 +149,7 @@ class Synth:
     def _draft(self, round_: int, slot: int, target: Any) -> Draft:
         agent = self.agents[target.language]
         rng = random.Random(f"{self.recipe.seed}/{round_}/{slot}")
-        others = [c for c in self.history if c.language != agent.language and c.instruction]
+        others = [c for c in self.accepted if c.language != agent.language]  # verified parents only
         parent = None
         seed = None
         if others and rng.random() < self.recipe.cross_lingual.rate:
@@ -159,7 +160,9 @@ class Synth:
         key = f"{round_}/{slot}/{target}/{seed.id if seed else ''}/{parent.id if parent else ''}"
         draft_id = hashlib.sha1(key.encode()).hexdigest()[:16]
         parent_agent = self.agents.get(parent.language) if parent else None
-        return Draft(draft_id, agent, target, seed, parent, parent_agent)
+        critics = [a for lang, a in sorted(self.agents.items()) if lang != agent.language]
+        critic = random.Random(f"{self.recipe.seed}/critic/{draft_id}").choice(critics) if critics else None
+        return Draft(draft_id, agent, target, seed, parent, parent_agent, critic)
 
     def _remembered(self, drafts: list[Draft]) -> dict[str, tuple[str | None, float]]:
         """The memory's verdict per draft, in order: a draft is also checked against earlier drafts of its round."""
@@ -268,8 +271,8 @@ class Synth:
     def record(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.steering.record(outcome)
-            if outcome.refused is None:
-                self.history.append(outcome.candidate)
+            if outcome.accepted:
+                self.accepted.append(outcome.candidate)
 
 
 def run_synth(

@@ -40,6 +40,8 @@ class Draft:
     seed: Seed | None = None
     parent: Candidate | None = None
     parent_agent: Agent | None = None
+    critic: Agent | None = None
+    """The agent (of another language, where the recipe has one) that critiques this draft's task."""
     idea: str = ""
     instruction: str = ""
     critique: str = ""
@@ -100,22 +102,25 @@ def _fenced(language: str, code: str) -> str:
     return f"```{fence_of(language)}\n{code.rstrip()}\n```"
 
 
+def _passing_code(candidate: Candidate) -> str:
+    return next((a.code for a in candidate.attempts if a.verification is not None and a.verification.passed), "")
+
+
 def share(drafts: list[Draft]) -> None:
-    """Cross-lingual drafts: the parent's own agent distils its idea, language-neutral."""
-    todo = [d for d in drafts if d.parent is not None and d.parent_agent is not None]
-    if not todo:
-        return
-    answers = ask(
-        todo,
-        "share",
-        lambda d: (
-            "Describe the core problem idea of this task in one or two sentences, without code and without naming "
-            f"a programming language.\n\nTask: {d.parent.instruction if d.parent else ''}"
-        ),
-        speaker=lambda d: d.parent_agent,  # type: ignore[arg-type,return-value]
-    )
-    for draft, answer in zip(todo, answers, strict=True):
-        draft.idea = answer.text.strip()[:MAX_INSTRUCTION]
+    """Cross-lingual drafts: the parent's agent hands over its accepted sample as it was verified (task, solution,
+    tests and the sandbox's verdict), not a restatement; the child adapts it and is verified in its own language.
+    The handover is data, so it is a transcript turn of the parent's agent with no model call."""
+    for draft in drafts:
+        parent = draft.parent
+        if parent is None:
+            continue
+        lang = parent.language
+        draft.idea = (
+            f"### Task\n{parent.instruction.strip()}\n\n### Solution\n{_fenced(lang, _passing_code(parent))}\n\n"
+            f"### Tests\n{_fenced(lang, parent.tests)}\n\n### Verdict\npassed in the sandbox"
+        )
+        speaker = draft.parent_agent.name if draft.parent_agent is not None else f"{lang}-agent"
+        draft.transcript.append(Turn(speaker, "share", "", f"hand over {parent.id}", draft.idea))
 
 
 def _propose_prompt(d: Draft) -> str:
@@ -127,8 +132,8 @@ def _propose_prompt(d: Draft) -> str:
     if d.idea:
         origin = title_of(d.parent.language) if d.parent else "another"
         return (
-            f"A {origin} programmer shared this problem idea:\n{d.idea}\n\n"
-            f"Adapt it into one self-contained {lang} programming task. {ask_for}"
+            f"A {origin} programmer shared this problem, with a solution and tests that passed:\n\n{d.idea}\n\n"
+            f"Adapt the same problem into one self-contained {lang} programming task. {ask_for}"
         )
     if d.seed is not None and d.seed.code:
         return (
@@ -158,6 +163,7 @@ def propose(drafts: list[Draft], critique_rounds: int) -> None:
                 f"three short points: is it clear, self-contained, testable, and of {d.target.difficulty} difficulty?"
             ),
             step=f"critique-{round_}",
+            speaker=lambda d: d.critic or d.agent,  # another language's agent, with its own model
         )
         for draft, critique in zip(drafts, critiques, strict=True):
             draft.critique = critique.text.strip()

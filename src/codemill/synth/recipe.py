@@ -45,6 +45,11 @@ class AgentSpec(Strict):
 
 class SeedSpec(Strict):
     inputs: list[Path] = Field(default_factory=list, description="curated output folders, Parquet or JSONL")
+    builtin: bool = Field(
+        True,
+        description="the shipped snippet set seeds every agent whose language it has, sampled with inputs by the "
+        "same rule (so an agent with no snippets in inputs still gets some); false: only inputs",
+    )
     per_language: int = Field(8, ge=0)
     max_tokens: int = Field(1024, ge=16, description="longer snippets are cut at a line boundary")
     min_quality: int = Field(0, ge=0)
@@ -58,9 +63,13 @@ class ProtocolSpec(Strict):
 
 class MemorySpec(Strict):
     enabled: bool = True
-    minhash_threshold: float = Field(0.7, gt=0.0, le=1.0, description="Jaccard of word 3-grams")
-    embedding_threshold: float = Field(0.95, gt=0.0, le=1.0, description="cosine of embeddings")
-    embedder: str | None = Field("smollm2", description="a GGUF model for embeddings; null: MinHash only")
+    # Defaults from bench/memory_bench.py on 162 labelled pairs (bench/results/memory.json): the highest recall of
+    # near-repeats with at most 5% of distinct same-topic tasks refused is MinHash alone at 0.35 (renamed copies
+    # 43% caught, paraphrases 0%, distinct tasks 3.7% refused). SmolLM2's mean-pooled embeddings do not separate
+    # paraphrases from distinct tasks (AUC 0.60): at 0.95 they refused 43% of distinct tasks, so they are off.
+    minhash_threshold: float = Field(0.35, gt=0.0, le=1.0, description="Jaccard of word 3-grams")
+    embedding_threshold: float = Field(0.99, gt=0.0, le=1.0, description="cosine of embeddings")
+    embedder: str | None = Field(None, description="a GGUF model for embeddings; null (default): MinHash only")
 
 
 class CrossLingualSpec(Strict):
