@@ -56,7 +56,7 @@ run: venv
 	$(BIN)/codemill curate configs/default.yaml --input $(OUT)/sample-corpus/repos \
 	  --input $(OUT)/sample-corpus/text.jsonl.zst --input $(OUT)/sample-corpus/math.jsonl.zst \
 	  --output $(OUT)/curated --overwrite
-	@echo "mix: $(OUT)/curated/mix  packed shards: $(OUT)/curated/packed"
+	@echo "mix: $(OUT)/curated/mix  packed shards: $(OUT)/curated/packed (file level), $(OUT)/curated/packed-repo (repository level)"
 
 test: setup
 	$(BIN)/python -m pytest -q

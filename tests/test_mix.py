@@ -158,3 +158,45 @@ def test_mixed_sample_corpus(tmp_path: Path) -> None:
     written = [json.loads(line) for line in zstd_lines(info["math"])]
     generated = [r["text"] for r in written if r["repo"] == "math/mathematics-dataset"]
     assert generated == [d.text for d in again] and "Answer: " in generated[0]
+
+
+def _windows_sharing_a_source(packed: Path) -> tuple[int, int]:
+    """(packed windows holding two copies of one document, windows): from the boundary index and the docs list."""
+    ids = {}
+    for docs in sorted(packed.glob("*.docs.jsonl")):
+        for line in docs.read_text().splitlines():
+            record = json.loads(line)
+            ids[record["doc"]] = record["id"].split("#rep")[0]
+    sharing, windows = 0, 0
+    for segments in sorted(packed.glob("*.segments.npy")):
+        table = np.load(segments)
+        for seq in np.unique(table["seq"]):
+            sources = [ids[int(d)] for d in np.unique(table["doc"][table["seq"] == seq])]
+            windows += 1
+            sharing += len(sources) != len(set(sources))
+    return sharing, windows
+
+
+def test_the_mix_is_shuffled_and_no_window_holds_two_copies_of_a_document(inputs: list[Path], tmp_path: Path) -> None:
+    from codemill.curate.pack.packing import PackOptions, pack, pack_documents
+
+    report = mix(inputs, tmp_path / "mix", MixOptions(seed=1))
+    assert report["output"]["rows"] > report["output"]["documents"]  # there are repeats to spread
+    rows = pq.read_table(tmp_path / "mix" / "data").to_pylist()
+    first_shard = pq.read_table(tmp_path / "mix" / "data" / "shard-00000.parquet").to_pylist()
+    assert len({r["kind"] for r in first_shard}) == 3  # code, text and math interleaved, not one source after another
+    assert [r["id"] for r in rows] != sorted(r["id"] for r in rows)
+    small = PackOptions(seq_length=2048, fim={"rate": 0.0}, formats=["numpy"])
+    pack([tmp_path / "mix"], tmp_path / "packed", small)
+    sharing, windows = _windows_sharing_a_source(tmp_path / "packed")
+    assert windows > 100 and sharing == 0
+    # the count can see it: the same rows with each document's copies side by side share windows
+    from codemill.data.schema import Document as Doc
+
+    adjacent = sorted((Doc.from_row(r) for r in rows), key=lambda d: d.id.split("#rep")[0])
+    pack_documents(adjacent, tmp_path / "adjacent", small)
+    assert _windows_sharing_a_source(tmp_path / "adjacent")[0] > 10
+    # the same seed gives the same order; another seed another
+    again = mix(inputs, tmp_path / "again", MixOptions(seed=1))
+    assert again["output"] == report["output"]
+    assert [r["id"] for r in pq.read_table(tmp_path / "again" / "data").to_pylist()] == [r["id"] for r in rows]

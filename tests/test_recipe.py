@@ -29,6 +29,7 @@ def test_default_recipe_is_valid_and_is_the_repo_config() -> None:
         "source_overlap",
         "mix",
         "pack",
+        "pack",
     ]
     repo_config = Path(__file__).parents[1] / "configs" / "default.yaml"
     assert repo_config.read_text() == default_recipe_path().read_text()

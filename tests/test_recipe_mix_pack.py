@@ -181,16 +181,21 @@ def test_bad_final_step_options_name_the_line(tmp_path: Path) -> None:
     assert f"{path}:10:5: steps[1].max_repeats: Input should be greater than or equal to 1 (got 0)" in msg
     assert f"{path}:15:11: steps[2].fim.rat: unknown key; allowed: rate, spm_rate, split, seed" in msg
     assert f"{path}:17:5: steps[3].step: 'format' comes after the final step at steps[1]" in msg
-    assert f"{path}:18:5: steps[4].step: a second 'pack' step: final steps write one folder each" in msg
+    assert (
+        f"{path}:18:5: steps[4].step: a second 'pack' step writing packed/, steps[2]: final steps write one folder each"
+        in msg
+    )
     assert f"{path}:19:5: steps[4].level: Input should be 'file' or 'repo' (got 'function')" in msg
 
 
 def test_the_default_recipe_ends_in_mix_then_pack() -> None:
     recipe = load_recipe(default_recipe_path())
-    assert [s.step for s in recipe.steps][-2:] == ["mix", "pack"]
-    mix, pack = recipe.steps[-2].params, recipe.steps[-1].params
+    assert [s.step for s in recipe.steps][-3:] == ["mix", "pack", "pack"]
+    mix, pack, repo = (s.params for s in recipe.steps[-3:])
     assert mix.ratio == {"code": 7, "text": 2, "math": 1}  # type: ignore[attr-defined]
-    assert pack.window == 8192 and pack.fim.rate == 0.5  # type: ignore[attr-defined]
+    assert pack.window == 8192 and pack.fim.rate == 0.5 and pack.source == "previous"  # type: ignore[attr-defined]
+    assert repo.window == 32768 and repo.level == "repo" and repo.source == "data"  # type: ignore[attr-defined]
+    assert repo.kinds == ["code"] and repo.fim.rate == 0.5  # type: ignore[attr-defined]
 
 
 def test_a_kind_the_corpus_lacks_is_reported_short(corpus: list[Path], tmp_path: Path) -> None:

@@ -203,3 +203,44 @@ def test_size_bucket_label(bucket: int, label: str) -> None:
 )
 def test_human_bytes(n: int, text: str) -> None:
     assert human_bytes(n) == text
+
+
+def test_score_histograms_mark_the_threshold_and_steps_are_named_by_their_models(tmp_path: Path) -> None:
+    """A real run of two classifiers (the shipped code_quality and lm_quality models, soft mode): the report shows
+    a histogram per score with each step's threshold, and tells the two `classifier` steps apart by model."""
+    from helpers import STDLIB
+
+    from codemill.pipeline.recipe import parse_recipe
+    from codemill.pipeline.run import curate
+
+    recipe = parse_recipe(
+        {
+            "name": "scores",
+            "steps": [
+                {"step": "classifier", "model": "code_quality", "positive": "good", "threshold": 0.5, "mode": "soft"},
+                {"step": "classifier", "model": "lm_quality", "positive": "good", "threshold": 0.4, "mode": "soft"},
+            ],
+        }
+    )
+    repo = tmp_path / "repos" / "json"
+    repo.mkdir(parents=True)
+    for f in sorted((STDLIB / "json").glob("*.py")):
+        (repo / f.name).write_text(f.read_text())
+    stats = curate(recipe, [tmp_path / "repos"], tmp_path / "out", workers=1, progress=False)
+    assert stats["step_labels"] == ["read", "classifier (code_quality)", "classifier (lm_quality)"]
+    assert stats["score_thresholds"] == {"code_quality": 0.5, "lm_quality": 0.4}
+    assert sum(stats["scores"]["code_quality"].values()) == stats["documents_kept"]
+    page = render_report(stats)
+    assert "classifier (code_quality)" in page and "classifier (lm_quality)" in page
+    assert "threshold 0.5" in page and "threshold 0.4" in page and "score_code_quality of the kept" in page
+
+
+def test_progress_says_rates_and_kept_and_rejected_so_far() -> None:
+    from codemill.pipeline.run import ShardRate
+
+    rate = ShardRate()
+    shard = {"steps": [{"in": 100, "bytes_in": 2_000_000, "kept": 90, "rejected": 10},
+                       {"in": 90, "bytes_in": 1_800_000, "kept": 80, "rejected": 10}]}  # fmt: skip
+    rate.add(shard)
+    line = rate.add(shard)
+    assert "docs/s" in line and "MB/s" in line and "kept 160" in line and "rejected 40" in line

@@ -116,8 +116,9 @@ def test_cpu_limit_counts_the_whole_process_tree() -> None:
     code = "import os\nfor _ in range(2):\n    if os.fork() == 0:\n        while True: pass\nos.wait()\n"
     result = run(Request(language="python", code=code, limits=LimitsOverride(cpu_seconds=1.5, wall_seconds=10)))
     assert result.status == "timeout"
+    # killed for CPU time, not by the 10 s wall clock: the children's CPU counted together (no timing asserted,
+    # which would fail on a loaded machine where two spinning children get less than a core each)
     assert result.run is not None and result.run.killed_by == "cpu_time"
-    assert result.run_seconds < 5
 
 
 def test_output_is_capped_by_the_reader() -> None:

@@ -230,9 +230,10 @@ def _print_summary(stats: dict) -> None:
     table = Table(title=f"codemill curate — {stats['recipe']}", show_lines=False)
     for col in ("step", "in", "kept", "rejected", "top reasons", "seconds"):
         table.add_column(col, justify="left" if col in ("step", "top reasons") else "right")
-    for s in stats["steps"]:
+    labels = stats.get("step_labels") or [s["name"] for s in stats["steps"]]
+    for s, label in zip(stats["steps"], labels, strict=False):
         reasons = ", ".join(f"{k} {v:,}" for k, v in list(s["reasons"].items())[:3])
-        table.add_row(s["name"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", reasons, f"{s['seconds']:.1f}")
+        table.add_row(label, f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", reasons, f"{s['seconds']:.1f}")
     out.print(table)
     mb = stats["bytes_in"] / 1e6
     rate = f", {mb / stats['seconds']:.1f} MB/s" if stats["seconds"] > 0 else ""

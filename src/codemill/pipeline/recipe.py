@@ -139,9 +139,9 @@ def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = N
         except KeyError as exc:
             report(("steps", i, "step"), str(exc.args[0]))
             continue
-        if problem := _order_problem(cls, i, finals):
-            report(("steps", i, "step"), problem)
         params = {k: v for k, v in raw.items() if k != "step"}
+        if problem := _order_problem(cls, params, i, finals):
+            report(("steps", i, "step"), problem)
         try:
             specs.append(StepSpec(step=raw["step"], params=cls.Params.model_validate(params)))
         except ValidationError as exc:
@@ -162,13 +162,14 @@ def parse_recipe(data: Any, source: str = "<recipe>", node: yaml.Node | None = N
     return recipe
 
 
-def _order_problem(cls: type[Step], i: int, finals: dict[str, int]) -> str | None:
+def _order_problem(cls: type[Step], params: dict[str, Any], i: int, finals: dict[str, int]) -> str | None:
     """Why step ``i`` cannot stand where it is: final steps close a recipe and each writes its own folder."""
     if issubclass(cls, FinalStep):
-        if cls.folder in finals:
-            where = f"{cls.folder}/, steps[{finals[cls.folder]}]"
-            return f"a second {cls.name!r} step: final steps write one folder each ({where})"
-        finals[cls.folder] = i
+        folder = cls.folder_for(params)
+        if folder in finals:
+            where = f"{folder}/, steps[{finals[folder]}]"
+            return f"a second {cls.name!r} step writing {where}: final steps write one folder each"
+        finals[folder] = i
         return None
     if finals:
         first = min(finals.values())

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from codemill.pipeline.executors import ExecutorName, default_workers, make_executor
 from codemill.pipeline.explain import explanation_lines
@@ -31,6 +31,28 @@ from codemill.pipeline.runner import (
     summarise,
 )
 from codemill.pipeline.step import GlobalStep
+
+
+class ShardRate:
+    """What a stage's bar says beside its shard count: documents and bytes per second of this run, and the
+    documents kept and rejected so far (from each finished shard's counts)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.docs = self.bytes = self.kept = self.rejected = 0
+
+    def add(self, result: dict[str, Any]) -> str:
+        steps = result.get("steps") or []
+        if steps:
+            self.docs += steps[0]["in"]
+            self.bytes += steps[0]["bytes_in"]
+            self.kept += steps[-1]["kept"]
+            self.rejected += sum(step["rejected"] for step in steps)
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        return (
+            f"shards · {self.docs / seconds:,.0f} docs/s · {self.bytes / seconds / 1e6:,.1f} MB/s · "
+            f"kept {self.kept:,} · rejected {self.rejected:,}"
+        )
 
 
 def progress_enabled() -> bool:
@@ -60,6 +82,8 @@ def curate(
         MofNCompleteColumn(),
         TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, disable=not show) as bar, make_executor(executor, workers, ray_address) as pool:
         for k, steps in enumerate(stages):
@@ -68,8 +92,9 @@ def curate(
             todo = [(str(layout.root), k, i, n) for i in range(n) if not layout.done(k, i).exists()]
             names = ", ".join(s.name for s in steps) or "read"
             task = bar.add_task(f"stage {k} ({names})", total=n, completed=n - len(todo), unit="shards")
-            for _ in pool.map(run_shard, todo):
-                bar.advance(task)
+            rate = ShardRate()
+            for result in pool.map(run_shard, todo):
+                bar.update(task, advance=1, unit=rate.add(result))
         failure = _run_finals(layout, n, len(stages), pool, bar)
     stats = summarise(layout, n, time.perf_counter() - started, failure)
     if failure is not None:

@@ -178,7 +178,11 @@ def _final_folders(layout: RunLayout) -> list[Path]:
         recipe = parse_recipe(json.loads((layout.work / "recipe.json").read_text()), source="recipe.json")
     except (OSError, ValueError):
         return []
-    return [layout.root / step_class(s.step).folder for s in recipe.steps if _is_final(s.step)]  # type: ignore[attr-defined]
+    return [
+        layout.root / step_class(s.step).folder_for(s.params.model_dump())  # type: ignore[attr-defined]
+        for s in recipe.steps
+        if _is_final(s.step)
+    ]
 
 
 # ---------------------------------------------------------------------------------------- the recipe
@@ -395,7 +399,7 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
                 rejected_out.add(failed, sum(r.document.nbytes for r in failed))
             sizes = [d.nbytes for d in batch]
             for doc, size in zip(batch, sizes, strict=True):
-                profile.count(doc.lang, doc.kind, size, doc.quality)
+                profile.count(doc.lang, doc.kind, size, doc.quality, doc.scores)
             kept_out.add(batch, sum(sizes))
         kept_out.close()
         rejected_out.close()
@@ -415,8 +419,25 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ final steps
 
 
+def step_label(step: Step) -> str:
+    """How the report names a step: its name, with the score it records where that says more (``classifier
+    (code_quality)``, ``classifier (lm_quality)``: two steps of one name told apart by their models)."""
+    score = getattr(step, "score_name", None)
+    return f"{step.name} ({score})" if score and score != step.name else step.name
+
+
+def final_key(finals: list[FinalStep], k: int) -> str:
+    """Final step ``k``'s key in ``stats.json``: its name, or ``name:folder`` for a later step of the same name
+    (``pack`` and ``pack:packed-repo`` when a recipe packs at both levels)."""
+    step = finals[k]
+    return step.name if all(f.name != step.name for f in finals[:k]) else f"{step.name}:{step.folder}"
+
+
 def final_input(layout: RunLayout, finals: list[FinalStep], k: int) -> Path:
-    """What final step ``k`` reads: the folder of the nearest final step before it that writes documents, or data/."""
+    """What final step ``k`` reads: the folder of the nearest final step before it that writes documents, or data/
+    (always data/ for a step that ``reads_data``)."""
+    if finals[k].reads_data:
+        return layout.data
     for step in reversed(finals[:k]):
         if step.writes_documents:
             return layout.root / step.folder
@@ -509,6 +530,14 @@ def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | Non
         "shards": shards,
         "seconds": round(seconds, 3),
         "steps": [s.to_json() for s in chain],
+        "step_labels": [READ_STEP, *(step_label(step) for steps in stages for step in steps)],
+        "score_thresholds": {
+            name: float(threshold)
+            for steps in stages
+            for step in steps
+            if (name := getattr(step, "score_name", None))
+            and (threshold := getattr(step.params, "threshold", None)) is not None
+        },
         "rejection_examples": examples,
         "global_steps": {
             steps[0].name: steps[0].summary(layout.context(k, shards, len(stages)))  # type: ignore[attr-defined]
@@ -516,8 +545,8 @@ def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | Non
             if k > 0
         },
         "final_steps": {
-            step.name: json.loads(layout.final_done(k).read_text())
-            for k, step in enumerate(finals)
+            final_key(finals, k): json.loads(layout.final_done(k).read_text())
+            for k in range(len(finals))
             if layout.final_done(k).exists()
         },
         **profile.to_json(),

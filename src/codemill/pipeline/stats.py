@@ -7,6 +7,7 @@ the previous step's output, and the run's input equals its kept plus its rejecte
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,15 @@ class StepStats:
         self.seconds += other.seconds
 
 
+SCORE_BINS = 20
+"""Bins of a score's histogram over [0, 1] (a value outside is counted in the nearest end bin)."""
+
+
+def score_bin(value: float) -> int:
+    """The histogram bin of a score: ``SCORE_BINS`` equal bins over [0, 1], the ends taking what lies beyond."""
+    return min(SCORE_BINS - 1, max(0, int(value * SCORE_BINS)))
+
+
 @dataclass
 class Profile:
     """What the kept documents look like: languages and sizes (for the report)."""
@@ -72,14 +82,19 @@ class Profile:
     kinds: Counter[str] = field(default_factory=Counter)
     size_log2: Counter[int] = field(default_factory=Counter)  # bucket b holds sizes in [2**(b-1), 2**b)
     quality: Counter[int] = field(default_factory=Counter)  # kept documents per deepest ladder level passed
+    scores: dict[str, Counter[int]] = field(default_factory=dict)  # score name -> bin (SCORE_BINS over 0..1) -> docs
 
-    def count(self, lang: str, kind: str, nbytes: int, quality: int = 0) -> None:
+    def count(
+        self, lang: str, kind: str, nbytes: int, quality: int = 0, scores: Mapping[str, float] | None = None
+    ) -> None:
         key = lang or "unknown"
         self.languages[key] += 1
         self.language_bytes[key] += nbytes
         self.kinds[kind] += 1
         self.size_log2[nbytes.bit_length()] += 1
         self.quality[quality] += 1
+        for name, value in (scores or {}).items():
+            self.scores.setdefault(name, Counter())[score_bin(value)] += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +105,7 @@ class Profile:
             "kinds": dict(sorted(self.kinds.items())),
             "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
             "quality_levels": {str(k): v for k, v in sorted(self.quality.items())},
+            "scores": {n: {str(b): c for b, c in sorted(bins.items())} for n, bins in sorted(self.scores.items())},
         }
 
     @classmethod
@@ -101,6 +117,8 @@ class Profile:
         p.kinds.update(data["kinds"])
         p.size_log2.update({int(k): v for k, v in data["size_log2"].items()})
         p.quality.update({int(k): v for k, v in data.get("quality_levels", {}).items()})
+        for name, bins in data.get("scores", {}).items():
+            p.scores[name] = Counter({int(b): c for b, c in bins.items()})
         return p
 
     def add(self, other: Profile) -> None:
@@ -109,6 +127,8 @@ class Profile:
         self.kinds.update(other.kinds)
         self.size_log2.update(other.size_log2)
         self.quality.update(other.quality)
+        for name, bins in other.scores.items():
+            self.scores.setdefault(name, Counter()).update(bins)
 
 
 def check_chain(steps: list[StepStats], where: str) -> None:

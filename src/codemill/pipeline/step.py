@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast, get_args
@@ -141,8 +141,24 @@ class FinalStep(Step[ParamsT]):
     runs it again from scratch, so :meth:`run` must replace what it finds and be deterministic.
     """
 
-    folder: ClassVar[str]  # the sub-folder of the run it writes
+    folder: str  # the sub-folder of the run it writes (the class's default; see folder_for)
     writes_documents: ClassVar[bool] = False  # its folder holds documents that a later final step reads
+
+    def __init__(self, params: ParamsT | None = None) -> None:
+        super().__init__(params)
+        self.folder = self.folder_for(self.params.model_dump())
+
+    @property
+    def reads_data(self) -> bool:
+        """True: it reads the curated ``data/`` even after a final step that writes documents."""
+        return False
+
+    @classmethod
+    def folder_for(cls, params: Mapping[str, Any]) -> str:
+        """The sub-folder a step with these parameters writes: the class's ``folder``, unless a step of the same
+        kind may stand twice in a recipe with other parameters (``pack`` at file and at repository level)."""
+        return cls.folder
+
     #: Exceptions that mean bad input or options, not a bug: the runner turns them into a one-line RunError.
     errors: ClassVar[tuple[type[Exception], ...]] = ()
 

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from codemill.pipeline.stats import SCORE_BINS
 from codemill.report import plots
 
 TOP_LANGUAGES = 25
@@ -102,13 +103,15 @@ def _steps(stats: dict[str, Any]) -> list[dict[str, Any]]:
     steps = []
     examples = _dict(stats.get("rejection_examples"))
     raw_steps = _list(stats.get("steps"))
-    # A recipe may use one step several times (the text-code cascade's four classifiers): number those, so the
-    # table and the funnel tell the stages apart.
-    names = Counter(str(_dict(raw).get("name") or "") for raw in raw_steps)
+    labels = [str(x) for x in _list(stats.get("step_labels"))]
+    labels = labels if len(labels) == len(raw_steps) else [str(_dict(raw).get("name") or "") for raw in raw_steps]
+    # A recipe may use one step several times (the text-code cascade's four classifiers): its label names the
+    # model where it has one; what is still the same is numbered, so the table and the funnel tell them apart.
+    names = Counter(labels)
     seen: Counter[str] = Counter()
     for i, raw in enumerate(raw_steps):
         step = _dict(raw)
-        name = str(step.get("name") or f"step {i + 1}")
+        name = labels[i] or f"step {i + 1}"
         seen[name] += 1
         n_in, kept, rejected = _int(step.get("in")), _int(step.get("kept")), _int(step.get("rejected"))
         bytes_in, bytes_kept = _int(step.get("bytes_in")), _int(step.get("bytes_kept"))
@@ -179,6 +182,17 @@ def _size_histogram(stats: dict[str, Any]) -> tuple[list[int], list[int]]:
     return buckets, [counts.get(b, 0) for b in buckets]
 
 
+def _score_bins(bins: Any) -> list[int]:
+    """A score's histogram as SCORE_BINS counts, bin 0 first."""
+    counts = [0] * SCORE_BINS
+    for key, value in _dict(bins).items():
+        try:
+            counts[min(SCORE_BINS - 1, max(0, int(key)))] += _int(value)
+        except (TypeError, ValueError):
+            continue
+    return counts
+
+
 def _svg(text: str | None) -> Markup | None:
     # matplotlib escapes all text it writes into the SVG, so the SVG itself is trusted markup.
     return Markup(text) if text else None
@@ -214,6 +228,10 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "languages_svg": _svg(plots.languages_svg([x["name"] for x in top], [x["bytes_n"] for x in top])),
         "sizes_svg": _svg(plots.sizes_svg(buckets, bucket_counts)),
         "ladder_svg": _svg(_ladder(stats)),
+        "score_svgs": [
+            _svg(plots.score_histogram_svg(name, _score_bins(bins), _dict(stats.get("score_thresholds")).get(name)))
+            for name, bins in sorted(_dict(stats.get("scores")).items())
+        ],
         "dedup": _dedup(stats),
         "decontamination": _decontamination(stats),
         "outputs": _outputs(stats),

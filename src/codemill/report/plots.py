@@ -263,6 +263,31 @@ def sizes_svg(buckets: Sequence[int], counts: Sequence[int]) -> str | None:
     return svg_of(build)
 
 
+def score_histogram_svg(name: str, counts: Sequence[int], threshold: float | None) -> str | None:
+    """Histogram of one score of the kept documents over [0, 1] (equal bins), with its step's threshold marked."""
+    if sum(counts) <= 0:
+        return None
+
+    def build() -> Figure:
+        fig = Figure(figsize=(WIDTH_IN, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+        width = 1 / len(counts)
+        ax.bar([(i + 0.5) * width for i in range(len(counts))], counts, width=width * 0.9, color=BAR_COLOR)
+        if threshold is not None:
+            ax.axvline(threshold, color="#c0392b", linewidth=1.5, linestyle="--")
+            ax.annotate(f"threshold {threshold:g}", (threshold, 1), xycoords=("data", "axes fraction"),
+                        xytext=(4, -12), textcoords="offset points", color="#c0392b", fontsize=8)  # fmt: skip
+        ax.set_xlim(0, 1)
+        _count_axis(ax.yaxis)
+        ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.set_ylabel("documents")
+        ax.set_title(f"score_{plot_label(name)} of the kept documents", loc="left")
+        return fig
+
+    return svg_of(build)
+
+
 def s_curve_svg(bands: int, rows: int, threshold: float) -> str | None:
     """The LSH S-curve: the chance that a pair of each Jaccard similarity becomes a candidate.
 

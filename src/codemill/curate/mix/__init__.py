@@ -14,8 +14,10 @@ document (never the texts):
    from the key): the longest prefix in key order that fits, then whatever further documents still fit, so
    the achieved total is within one (small) document of ``T``.
 3. **Write** the chosen documents as Parquet shards (``data/``, the document schema; a repeated document's
-   extra copies get ids ``{id}#rep{k}`` and ``meta.mix_repeat``), the repeat index (``repeats.parquet``) and
-   ``mix.json``.
+   extra copies get ids ``{id}#rep{k}`` and ``meta.mix_repeat``), shuffled: each copy goes to a shard by its
+   key (copies of one document to different, non-neighbouring shards, so packing never puts two of them in one
+   window unless a shard is shorter than a window), each shard ordered by a seeded hash; then the repeat index
+   (``repeats.parquet``, with each document's shards) and ``mix.json``.
 
 A kind whose documents cannot fill its share even at the repeat cap takes all it has (at the cap), and
 ``mix.json`` says which kind, by how many tokens and what ratio was achieved instead: the other kinds keep

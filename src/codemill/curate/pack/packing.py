@@ -57,6 +57,7 @@ class PackOptions(Params):
     tokenizer: str = Field("qwen2.5", description="qwen2.5, or a Hugging Face tokenizer folder/tokenizer.json")
     fim: FimOptions = Field(default_factory=FimOptions)
     formats: list[Literal["megatron", "numpy"]] = Field(default_factory=lambda: ["megatron", "numpy"], min_length=1)
+    kinds: list[str] | None = Field(None, description="pack only documents of these kinds (None: every kind)")
     shard_tokens: int = Field(1 << 24, ge=8, description="tokens per output shard (the memory bound)")
     batch_size: int = Field(256, ge=1, description="documents tokenised per call")
     threads: int = Field(1, ge=1, description="tokenizer threads (1 per worker process is the efficient choice)")
@@ -104,7 +105,15 @@ def fim_tokens_for(tokenizer: Tokenizer, options: PackOptions) -> FimTokens | No
 
 def pack(inputs: list[Path], out_dir: Path, options: PackOptions | None = None, overwrite: bool = False) -> dict:
     """Pack the documents of ``inputs`` (output folders, Parquet, JSONL) into ``out_dir``: the CLI and the step."""
-    return pack_documents(iter_documents(inputs), out_dir, options, overwrite=overwrite)
+    return pack_documents(
+        of_kinds(iter_documents(inputs), options or PackOptions()), out_dir, options, overwrite=overwrite
+    )
+
+
+def of_kinds(documents: Iterable[Document], options: PackOptions) -> Iterator[Document]:
+    """The documents of the kinds ``options.kinds`` (all where None): what a pack is made of, and verified against."""
+    kinds = set(options.kinds) if options.kinds is not None else None
+    return (d for d in documents if kinds is None or d.kind in kinds)
 
 
 def pack_documents(

@@ -6,8 +6,11 @@ the function the CLI calls. After a ``mix`` step it packs the mix, otherwise the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from codemill.curate.pack.packing import PackError, PackOptions, pack
 from codemill.curate.pack.sources import PackInputError
@@ -15,15 +18,37 @@ from codemill.curate.pack.tokenizer import TokenizerError
 from codemill.pipeline.step import FinalStep
 
 
-class PackStep(FinalStep[PackOptions]):
-    """``- step: pack`` with ``codemill pack``'s options (``level``, ``seq_length``, ``fim``, ``formats``...)."""
+class PackStepOptions(PackOptions):
+    """``codemill pack``'s options, and what the recipe step packs."""
+
+    source: Literal["previous", "data"] = Field(
+        "previous",
+        description="previous: the output of the nearest final step before it that writes documents (the mix), "
+        "else data/; data: the curated data/ itself (repository-level samples want each file once, not the mix's "
+        "repeats)",
+    )
+
+
+class PackStep(FinalStep[PackStepOptions]):
+    """``- step: pack`` with ``codemill pack``'s options (``level``, ``seq_length``, ``fim``, ``formats``,
+    ``kinds``...), plus ``source``."""
 
     name = "pack"
     folder = "packed"
     errors = (PackError, PackInputError, TokenizerError)
 
+    @classmethod
+    def folder_for(cls, params: Mapping[str, Any]) -> str:
+        """``packed/`` for file-level shards, ``packed-repo/`` for repository-level ones: a recipe may end in both."""
+        return "packed-repo" if params.get("level") == "repo" else "packed"
+
+    @property
+    def reads_data(self) -> bool:
+        return self.params.source == "data"
+
     def run(self, inputs: Path, out_dir: Path) -> dict[str, Any]:
-        manifest = pack([inputs], out_dir, self.params, overwrite=True)  # a rerun after a kill starts clean
+        options = PackOptions.model_validate(self.params.model_dump(exclude={"source"}))  # pack.json as the CLI's
+        manifest = pack([inputs], out_dir, options, overwrite=True)  # a rerun after a kill starts clean
         return {k: v for k, v in manifest.items() if k != "shards"}  # the shard list is in pack.json
 
     def section(self, summary: dict[str, Any]) -> dict[str, Any] | None:

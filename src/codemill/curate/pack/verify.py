@@ -24,7 +24,7 @@ import numpy as np
 
 from codemill.curate.pack.fim import FimCut, FimTokens, encode_documents, plan_cut
 from codemill.curate.pack.megatron import read_megatron_index
-from codemill.curate.pack.packing import PackError, PackOptions, fim_tokens_for
+from codemill.curate.pack.packing import PackError, PackOptions, fim_tokens_for, of_kinds
 from codemill.curate.pack.tokenizer import Tokenizer, load_tokenizer
 from codemill.data.schema import Document
 
@@ -182,6 +182,7 @@ def verify_pack(
     """Check the pack in ``out_dir`` against the documents it was made from (in the same order)."""
     manifest = load_manifest(out_dir)
     options = PackOptions.model_validate(manifest["options"])
+    documents = of_kinds(documents, options)
     tokenizer = tokenizer or load_tokenizer(options.tokenizer)
     eos = tokenizer.eos_id
     if eos != manifest["tokenizer"]["eos_id"]:
