@@ -7,16 +7,21 @@ blank line), and runs of two or more unmarked lines that a line scorer judges to
 counted in ``meta["code_removed"]`` (segments and characters); a document left with almost no prose is
 rejected as ``all_code``. Precision and recall at line level are measured by ``bench/code_removal_bench.py``:
 on 211 real Markdown documents, 0.98 / 1.00 with their fences, but 0.93 / 0.29 once the fences are deleted —
-the line scorer is a conservative heuristic; a trained line classifier (level 2) is what raises that recall.
+the line scorer is a conservative heuristic. So by default (``detector: model``) unmarked code is found by the
+shipped line classifier of :mod:`codemill.curate.filters.code_lines`, decided in spans (held out, fences deleted:
+precision 0.922, recall 0.919 over Markdown, reST, man pages, HTML text, POD and Q&A; ``bench/code_lines_bench.py``);
+``detector: rules`` keeps the line score.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field
 
 from codemill.curate.filters.base import Fail, LadderFilter
+from codemill.curate.filters.code_lines import CodeLineDetector
 from codemill.data.schema import Document
 from codemill.pipeline.step import Params
 
@@ -34,6 +39,11 @@ CODE_END = re.compile(r"[;{}\[\](),:]\s*$")
 class CodeRemovalParams(Params):
     kinds: list[str] = Field(["text"], description="kinds of document to clean")
     unmarked: bool = Field(True, description="also remove unmarked runs of code-like lines")
+    detector: Literal["model", "rules"] = Field(
+        "model",
+        description="what finds unmarked code: model, the shipped line classifier decided in spans "
+        "(code_lines.py: P 0.922 / R 0.919 on held-out unfenced text); rules, the line score below",
+    )
     min_run: int = Field(2, ge=1, description="unmarked code-like lines needed in a row")
     threshold: float = Field(0.6, gt=0, le=1, description="line score from which an unmarked line is code-like")
     min_prose_chars: int = Field(50, ge=0, description="fewer characters left: the document is rejected (all_code)")
@@ -115,10 +125,21 @@ class CodeRemoval(LadderFilter[CodeRemovalParams]):
 
     name = "code_removal"
 
+    _detector: CodeLineDetector | None = None
+
+    def _unmarked_by_model(self, lines: list[str]) -> list[bool]:
+        if self._detector is None:
+            self._detector = CodeLineDetector()  # loaded once per worker process
+        return self._detector.code_lines(lines)
+
     def judge(self, doc: Document) -> Fail | None:
         p = self.params
         lines = doc.text.splitlines(keepends=True)
-        marks = code_lines([line.rstrip("\n") for line in lines], p.unmarked, p.min_run, p.threshold)
+        bare = [line.rstrip("\n") for line in lines]
+        by_rules = p.unmarked and p.detector == "rules"
+        marks = code_lines(bare, by_rules, p.min_run, p.threshold)
+        if p.unmarked and p.detector == "model":
+            marks = [a or b for a, b in zip(marks, self._unmarked_by_model(bare), strict=True)]
         if not any(marks):
             return None
         segments = sum(1 for k, m in enumerate(marks) if m and (k == 0 or not marks[k - 1]))
