@@ -95,3 +95,22 @@ def test_unmarked_code_goes_with_the_line_model_where_the_rules_leave_half_of_it
     by_rules = Document("r", UNMARKED, kind="text")
     assert CodeRemoval(CodeRemovalParams(detector="rules")).check(by_rules) is None
     assert "const counts = new Map();" in by_rules.text
+
+
+def test_the_run_counts_what_was_removed_and_the_report_shows_examples(tmp_path: Path) -> None:
+    from codemill.data.writers import write_jsonl
+    from codemill.pipeline.recipe import parse_recipe
+    from codemill.pipeline.run import curate
+    from codemill.report import render_report
+
+    docs = [Document(f"t{i}", UNMARKED, kind="text", lang="markdown") for i in range(3)]
+    docs.append(Document("plain", "Only prose here, nothing to take out of it at all. " * 3, kind="text"))
+    write_jsonl(docs, tmp_path / "text.jsonl.zst")
+    recipe = parse_recipe({"name": "text", "steps": [{"step": "code_removal"}]})
+    stats = curate(recipe, [tmp_path / "text.jsonl.zst"], tmp_path / "out", workers=1, progress=False)
+    removed = stats["code_removed"]
+    assert removed["documents"] == 3 and removed["segments"] == 3 and removed["chars"] > 300
+    assert removed["examples"][0]["removed"].lstrip().startswith("const counts = new Map();")
+    assert removed["examples"][0]["before"].startswith("To count the words")
+    page = render_report(stats)
+    assert "Code removed from text" in page and "const counts = new Map();" in page

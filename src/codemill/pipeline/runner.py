@@ -400,6 +400,8 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
             sizes = [d.nbytes for d in batch]
             for doc, size in zip(batch, sizes, strict=True):
                 profile.count(doc.lang, doc.kind, size, doc.quality, doc.scores)
+                if "code_removed" in doc.meta:
+                    profile.count_code_removed(doc.id, doc.meta["code_removed"])
             kept_out.add(batch, sum(sizes))
         kept_out.close()
         rejected_out.close()

@@ -64,6 +64,8 @@ class StepStats:
         self.seconds += other.seconds
 
 
+CODE_EXAMPLES = 5
+"""Examples of removed code the statistics keep (the first ones, in shard order)."""
 SCORE_BINS = 20
 """Bins of a score's histogram over [0, 1] (a value outside is counted in the nearest end bin)."""
 
@@ -83,6 +85,8 @@ class Profile:
     size_log2: Counter[int] = field(default_factory=Counter)  # bucket b holds sizes in [2**(b-1), 2**b)
     quality: Counter[int] = field(default_factory=Counter)  # kept documents per deepest ladder level passed
     scores: dict[str, Counter[int]] = field(default_factory=dict)  # score name -> bin (SCORE_BINS over 0..1) -> docs
+    code_removed: Counter[str] = field(default_factory=Counter)  # documents, segments, chars taken out of kept text
+    code_removed_examples: list[dict[str, str]] = field(default_factory=list)  # the first few, for the report
 
     def count(
         self, lang: str, kind: str, nbytes: int, quality: int = 0, scores: Mapping[str, float] | None = None
@@ -96,6 +100,16 @@ class Profile:
         for name, value in (scores or {}).items():
             self.scores.setdefault(name, Counter())[score_bin(value)] += 1
 
+    def count_code_removed(self, doc_id: str, removed: Mapping[str, Any]) -> None:
+        """What ``code_removal`` took out of a kept text document (its ``meta["code_removed"]``)."""
+        self.code_removed.update(
+            documents=1, segments=int(removed.get("segments", 0)), chars=int(removed.get("chars", 0))
+        )
+        if len(self.code_removed_examples) < CODE_EXAMPLES and removed.get("example"):
+            self.code_removed_examples.append(
+                {"id": doc_id, "before": str(removed.get("before", "")), "removed": str(removed["example"])}
+            )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "languages": {
@@ -106,6 +120,7 @@ class Profile:
             "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
             "quality_levels": {str(k): v for k, v in sorted(self.quality.items())},
             "scores": {n: {str(b): c for b, c in sorted(bins.items())} for n, bins in sorted(self.scores.items())},
+            "code_removed": {**dict(self.code_removed), "examples": self.code_removed_examples},
         }
 
     @classmethod
@@ -119,6 +134,9 @@ class Profile:
         p.quality.update({int(k): v for k, v in data.get("quality_levels", {}).items()})
         for name, bins in data.get("scores", {}).items():
             p.scores[name] = Counter({int(b): c for b, c in bins.items()})
+        removed = dict(data.get("code_removed", {}))
+        p.code_removed_examples = list(removed.pop("examples", []))
+        p.code_removed.update(removed)
         return p
 
     def add(self, other: Profile) -> None:
@@ -129,6 +147,9 @@ class Profile:
         self.quality.update(other.quality)
         for name, bins in other.scores.items():
             self.scores.setdefault(name, Counter()).update(bins)
+        self.code_removed.update(other.code_removed)
+        room = CODE_EXAMPLES - len(self.code_removed_examples)
+        self.code_removed_examples += other.code_removed_examples[: max(0, room)]
 
 
 def check_chain(steps: list[StepStats], where: str) -> None:

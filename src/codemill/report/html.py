@@ -182,6 +182,19 @@ def _size_histogram(stats: dict[str, Any]) -> tuple[list[int], list[int]]:
     return buckets, [counts.get(b, 0) for b in buckets]
 
 
+def _code_removed(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """What code_removal took out of the kept text documents: totals and the first examples."""
+    removed = _dict(stats.get("code_removed"))
+    if not _int(removed.get("documents")):
+        return None
+    return {
+        "documents": _num(_int(removed.get("documents"))),
+        "segments": _num(_int(removed.get("segments"))),
+        "chars": plots.human_bytes(_int(removed.get("chars"))),
+        "examples": [_dict(e) for e in _list(removed.get("examples"))],
+    }
+
+
 def _score_bins(bins: Any) -> list[int]:
     """A score's histogram as SCORE_BINS counts, bin 0 first."""
     counts = [0] * SCORE_BINS
@@ -228,6 +241,7 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
         "languages_svg": _svg(plots.languages_svg([x["name"] for x in top], [x["bytes_n"] for x in top])),
         "sizes_svg": _svg(plots.sizes_svg(buckets, bucket_counts)),
         "ladder_svg": _svg(_ladder(stats)),
+        "code_removed": _code_removed(stats),
         "score_svgs": [
             _svg(plots.score_histogram_svg(name, _score_bins(bins), _dict(stats.get("score_thresholds")).get(name)))
             for name, bins in sorted(_dict(stats.get("scores")).items())

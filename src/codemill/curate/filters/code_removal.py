@@ -15,6 +15,7 @@ precision 0.922, recall 0.919 over Markdown, reST, man pages, HTML text, POD and
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 
@@ -34,6 +35,10 @@ CODE_START = re.compile(
     r"@\w+|\$ |>>> |\.\.\. |[A-Za-z_][\w.]*\s*=\s*\S|[A-Za-z_][\w.]*\(.*\)\s*;?\s*$|[{}\])]+[;,]?\s*$)"
 )
 CODE_END = re.compile(r"[;{}\[\](),:]\s*$")
+
+
+EXAMPLE_CHARS = 300
+"""How much of the first removed span (and of the prose line before it) a document keeps in its meta."""
 
 
 class CodeRemovalParams(Params):
@@ -145,7 +150,11 @@ class CodeRemoval(LadderFilter[CodeRemovalParams]):
         segments = sum(1 for k, m in enumerate(marks) if m and (k == 0 or not marks[k - 1]))
         kept = "".join(line for line, m in zip(lines, marks, strict=True) if not m)
         removed = len(doc.text) - len(kept)
-        doc.meta["code_removed"] = {"segments": segments, "chars": removed}
+        first = next(k for k, m in enumerate(marks) if m)
+        span = list(itertools.takewhile(lambda k: marks[k], range(first, len(marks))))
+        example = "".join(lines[k] for k in span if lines[k].strip())[:EXAMPLE_CHARS]
+        before = next((lines[k].strip() for k in range(first - 1, -1, -1) if lines[k].strip()), "")[:EXAMPLE_CHARS]
+        doc.meta["code_removed"] = {"segments": segments, "chars": removed, "example": example, "before": before}
         doc.text = kept
         if len(kept.strip()) < p.min_prose_chars:
             return Fail(
