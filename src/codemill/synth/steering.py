@@ -5,13 +5,17 @@ language x concept x difficulty (the recipe's ``steering``) makes the wanted spr
 is counted in its target's cell: ``made``, ``accepted``, ``failed`` (judged but no passing verification) and
 ``refused`` (a near-repeat, refused by the agent's memory). Each cell then gets a weight
 
-    weight(cell) = (1 + failure_rate(cell) + eval_failure_rate(language))
+    weight(cell) = (1 + failure_rate(cell) + eval_failure_rate(language) + eval_failure_rate(language, concept))
                    / (1 + accepted(cell) + refused(cell) + pending(cell))
 
 * ``failure_rate(cell)`` = failed / (made - refused), 0 before anything was verified there: the model is weak
   there, so more (verified) samples of it are worth most;
 * ``eval_failure_rate(language)`` = share of failed samples of ``codemill eval`` (``samples.jsonl``) in that
   language, 0 without eval results: the trained model's own weak languages get more data;
+* ``eval_failure_rate(language, concept)`` = the same over the eval tasks of that language whose prompt is about
+  the concept (:func:`concepts_of`: the concept's keywords in the task text, e.g. "sort", "ascending" for
+  sorting): the weak concepts get more data too. The task text itself is never handed to a model: it is
+  benchmark data, and synthesis from it would be contamination;
 * ``accepted`` in the denominator sends generation towards the gaps: an empty cell weighs as much as a cell with
   one accepted sample and twice the failures;
 * ``refused`` counts like ``accepted``: a cell whose candidates keep being refused is one the agent's memory
@@ -32,6 +36,7 @@ run that replays its recorded outcomes asks for exactly what the killed run woul
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +72,28 @@ class CellCounts:
         }
 
 
+CONCEPT_KEYWORDS = {
+    "strings": r"\bstrings?\b|substring|characters?\b|palindrom|vowel|letters?\b|uppercase|lowercase|prefix|suffix",
+    "lists": r"\blists?\b|\barrays?\b|elements?\b|sublist|\btuples?\b|sequence",
+    "math": r"\bprimes?\b|factorial|divisi|\bdigits?\b|\bgcd\b|modulo|\bsquare|\beven\b|\bodd\b|\bsum\b|product",
+    "recursion": r"recursi|fibonacci|\bfib\b|permutation|\btrees?\b",
+    "sorting": r"\bsort|ascending|descending|\border(?:ed)?\b|\bmedian\b|largest|smallest",
+    "hash maps": r"dictionar|frequen|occurrence|\bcount|\bunique\b|duplicate|\bmapping\b",
+    "parsing": r"\bpars|parenthes|bracket|expression|\btokens?\b|\bsplit|\bdecode|\bencode|\bformat",
+}
+"""Words that say a task is about one of the default concepts; another concept is found by its own words."""
+
+
+def concepts_of(text: str, concepts: Iterable[str]) -> list[str]:
+    """The concepts a task's text is about (none, one or several), by :data:`CONCEPT_KEYWORDS`."""
+    found = []
+    for concept in concepts:
+        pattern = CONCEPT_KEYWORDS.get(concept) or "|".join(rf"\b{re.escape(w)}" for w in concept.split())
+        if re.search(pattern, text, re.I):
+            found.append(concept)
+    return found
+
+
 class Steering:
     """Coverage of the language x concept x difficulty grid, and the targets it asks for next.
 
@@ -89,6 +116,8 @@ class Steering:
         self.recorded = 0
         self.eval_counts: dict[str, list[int]] = {}
         """language -> [failed, total] samples of ``codemill eval``."""
+        self.eval_concept_counts: dict[tuple[str, str], list[int]] = {}
+        """(language, concept) -> [failed, total] samples whose task is about the concept."""
 
     # ------------------------------------------------------------------ inputs
 
@@ -123,24 +152,40 @@ class Steering:
                 language = benchmark_language(str(row["benchmark"]), str(row.get("task_id", "")))
                 if language is None:
                     continue
+                failed = 0 if row.get("passed") else 1
                 tally = self.eval_counts.setdefault(language, [0, 0])
-                tally[0] += 0 if row.get("passed") else 1
+                tally[0] += failed
                 tally[1] += 1
+                for concept in concepts_of(str(row.get("prompt", "")), self.concepts):
+                    pair = self.eval_concept_counts.setdefault((language, concept), [0, 0])
+                    pair[0] += failed
+                    pair[1] += 1
         return self.eval_failure_rates()
 
     def eval_failure_rates(self) -> dict[str, float]:
         return {lang: failed / total for lang, (failed, total) in sorted(self.eval_counts.items()) if total}
 
-    def eval_failure_rate(self, language: str) -> float:
-        failed, total = self.eval_counts.get(language, (0, 0))
+    def eval_failure_rate(self, language: str, concept: str | None = None) -> float:
+        """Share of failed eval samples of ``language`` (and, given one, of its tasks about ``concept``)."""
+        if concept is None:
+            failed, total = self.eval_counts.get(language, (0, 0))
+        else:
+            failed, total = self.eval_concept_counts.get((language, concept), (0, 0))
         return failed / total if total else 0.0
+
+    def _numerator(self, cell: Target) -> float:
+        return (
+            1.0
+            + self.counts[cell].failure_rate
+            + self.eval_failure_rate(cell.language)
+            + self.eval_failure_rate(cell.language, cell.concept)
+        )
 
     # ------------------------------------------------------------------ outputs
 
     def weight(self, cell: Target, pending: int = 0) -> float:
         counts = self.counts[cell]
-        numerator = 1.0 + counts.failure_rate + self.eval_failure_rate(cell.language)
-        return numerator / (1.0 + counts.accepted + counts.refused + pending)
+        return self._numerator(cell) / (1.0 + counts.accepted + counts.refused + pending)
 
     def weights(self) -> np.ndarray:
         """The weight of every cell of :attr:`cells`, in order, before any pick."""
@@ -149,9 +194,7 @@ class Steering:
     def next_targets(self, n: int) -> list[Target]:
         """``n`` cells drawn one at a time by weight; a pure function of the seed and the recorded history."""
         rng = np.random.default_rng([self.seed, self.recorded])
-        numerators = np.array(
-            [1.0 + self.counts[c].failure_rate + self.eval_failure_rate(c.language) for c in self.cells], np.float64
-        )
+        numerators = np.array([self._numerator(c) for c in self.cells], np.float64)
         denominators = np.array([1.0 + self.counts[c].accepted + self.counts[c].refused for c in self.cells])
         picks: list[Target] = []
         for _ in range(n):
@@ -181,6 +224,11 @@ class Steering:
             "outside": self.outside.to_json(),
             "recorded": self.recorded,
             "eval_failure_rates": self.eval_failure_rates(),
+            "eval_concept_failure_rates": {
+                f"{lang}/{concept}": failed / total
+                for (lang, concept), (failed, total) in sorted(self.eval_concept_counts.items())
+                if total
+            },
         }
 
     def to_json(self) -> dict[str, Any]:
