@@ -422,10 +422,11 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
 
 
 def step_label(step: Step) -> str:
-    """How the report names a step: its name, with the score it records where that says more (``classifier
+    """How the report names a step: its name, and for a step that runs a model the score it records (``classifier
     (code_quality)``, ``classifier (lm_quality)``: two steps of one name told apart by their models)."""
-    score = getattr(step, "score_name", None)
-    return f"{step.name} ({score})" if score and score != step.name else step.name
+    if getattr(step.params, "model", None) is None:
+        return step.name
+    return f"{step.name} ({getattr(step, 'score_name', None) or step.params.model})"  # type: ignore[attr-defined]
 
 
 def final_key(finals: list[FinalStep], k: int) -> str:
