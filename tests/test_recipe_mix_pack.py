@@ -214,3 +214,21 @@ def test_nothing_to_mix_is_a_one_line_run_error(corpus: list[Path], tmp_path: Pa
     text = RECIPE.replace("ratio: {code: 8, text: 2}", "ratio: {math: 1}")
     with pytest.raises(RunError, match=r"^step 'mix' \(mix/\): nothing to mix: no usable documents of kind math$"):
         curate(load_recipe(write_recipe(tmp_path, text)), corpus, tmp_path / "out", workers=1, progress=False)
+
+
+def test_final_steps_report_the_documents_they_read(recipe_run: tuple[Path, dict]) -> None:
+    """The final steps run in a worker; their bars move by the documents read, counted into a small file: mix
+    reads the curated data twice (count, write), pack reads the mix once."""
+    import pyarrow.parquet as pq
+
+    from codemill.data.progress import read_progress
+    from codemill.pipeline.run import input_rows
+    from codemill.pipeline.runner import RunLayout
+
+    out, stats = recipe_run
+    layout = RunLayout(out)
+    mix_read, pack_read = (read_progress(layout.final_progress(k)) for k in (0, 1))
+    assert mix_read is not None and pack_read is not None
+    kept = stats["documents_kept"]
+    assert input_rows(out / "data") == kept and mix_read["documents"] == 2 * kept
+    assert pack_read["documents"] == pq.read_table(out / "mix" / "data").num_rows == input_rows(out / "mix")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from codemill.data.progress import read_progress
 from codemill.pipeline.executors import ExecutorName, default_workers, make_executor
 from codemill.pipeline.explain import explanation_lines
 from codemill.pipeline.recipe import Recipe
@@ -21,6 +25,7 @@ from codemill.pipeline.runner import (
     RunError,
     RunFailed,
     RunLayout,
+    final_input,
     kept_rows,
     load_final_steps,
     load_run,
@@ -111,14 +116,46 @@ def _run_finals(layout: RunLayout, shards: int, stages: int, pool: Any, bar: Pro
         return f"nothing kept, so the final steps ({', '.join(s.name for s in finals)}) did not run"
     for k, step in enumerate(finals):
         done = layout.final_done(k).exists()
-        task = bar.add_task(f"final {step.name} -> {step.folder}/", total=1, completed=int(done), unit="")
-        if not done:
-            try:
-                list(pool.map(run_final, [(str(layout.root), k)]))
-            except RunError as exc:
-                return str(exc)
-            bar.advance(task)
+        total = step.passes * input_rows(final_input(layout, finals, k)) or None
+        task = bar.add_task(f"final {step.name} -> {step.folder}/", total=total, completed=0, unit="documents")
+        if done:
+            bar.update(task, total=1, completed=1, unit="")
+            continue
+        try:
+            _run_watched(pool, layout, k, lambda p, task=task: bar.update(task, completed=p[0], unit=p[1]))
+        except RunError as exc:
+            return str(exc)
+        bar.update(task, total=total or 1, completed=total or 1)
     return None
+
+
+def input_rows(folder: Path) -> int:
+    """Documents in a final step's input folder (its ``data/`` where it has one, as the readers take it), from the
+    Parquet files' footers (0 if it holds none)."""
+    root = folder / "data" if (folder / "data").is_dir() else folder
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(root.rglob("*.parquet")))
+
+
+def _run_watched(pool: Any, layout: RunLayout, k: int, show: Callable[[tuple[int, str]], None]) -> None:
+    """Run final step ``k`` on the pool in a thread, moving its bar from the documents its worker has read."""
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            list(pool.map(run_final, [(str(layout.root), k)]))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.5)
+        seen = read_progress(layout.final_progress(k))
+        if seen is not None:
+            rate = seen["documents"] / max(seen["seconds"], 1e-9)
+            show((int(seen["documents"]), f"documents read · {rate:,.0f} docs/s"))
+    if outcome:
+        raise outcome[0]
 
 
 def _run_phases(

@@ -37,6 +37,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from codemill import __version__
+from codemill.data.progress import ProgressFile, counting_reads
 from codemill.data.readers import READ_STEP, read_unit
 from codemill.data.schema import (
     Document,
@@ -112,6 +113,9 @@ class RunLayout:
 
     def final_done(self, k: int) -> Path:
         return self.work / "done" / f"final-{k}.json"
+
+    def final_progress(self, k: int) -> Path:
+        return self.work / f"progress-final-{k}.json"
 
     def phase_done(self, stage: int, phase: str, task: int) -> Path:
         return self.stage_dir(stage) / "done" / f"{phase}-{task:05d}"
@@ -457,7 +461,10 @@ def run_final(root: str, k: int) -> dict[str, Any]:
     step = finals[k]
     started = time.perf_counter()
     try:
-        summary = step.run(final_input(layout, finals, k), layout.root / step.folder)
+        reads = ProgressFile(layout.final_progress(k))
+        with counting_reads(reads):
+            summary = step.run(final_input(layout, finals, k), layout.root / step.folder)
+        reads.write()  # the last count, whatever the interval
     except step.errors as exc:
         raise RunError(f"step {step.name!r} ({step.folder}/): {exc}") from exc
     record = {

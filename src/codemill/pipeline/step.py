@@ -143,6 +143,7 @@ class FinalStep(Step[ParamsT]):
 
     folder: str  # the sub-folder of the run it writes (the class's default; see folder_for)
     writes_documents: ClassVar[bool] = False  # its folder holds documents that a later final step reads
+    passes: ClassVar[int] = 1  # times it reads its input (the progress bar's total)
 
     def __init__(self, params: ParamsT | None = None) -> None:
         super().__init__(params)

@@ -23,6 +23,7 @@ class MixStep(FinalStep[MixOptions]):
     name = "mix"
     folder = "mix"
     writes_documents = True  # a pack after it packs the mix
+    passes = 2  # counts, then writes
     errors = (MixError, PackInputError, TokenizerError)
 
     def run(self, inputs: Path, out_dir: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from codemill.data import progress
 from codemill.data.readers import stable_id
 from codemill.data.schema import Document
 from codemill.data.textio import is_jsonl, is_parquet, open_binary_read
@@ -69,6 +70,7 @@ def documents_of_files(files: list[Path]) -> Iterator[Document]:
         if is_parquet(file):
             for n, row in enumerate(iter_parquet_rows([file])):
                 yield _document(row, f"{file}#{n}", stable_id(file.name, str(n)))
+                progress.read()
             continue
         with open_binary_read(file) as f:
             for line_no, raw in enumerate(f, start=1):
@@ -81,3 +83,4 @@ def documents_of_files(files: list[Path]) -> Iterator[Document]:
                 if not isinstance(row, dict):
                     raise PackInputError(f"{file}:{line_no}: a line must be a JSON object")
                 yield _document(row, f"{file}:{line_no}", stable_id(file.name, str(line_no)))
+                progress.read()
