@@ -47,3 +47,25 @@ def test_a_changed_byte_a_changed_count_and_a_missing_file_are_reported(tmp_path
         "differs: data/shard-00000.parquet",
         "differs: packed/pack.json",
     ]
+
+
+def test_documents_mode_sees_through_an_encoding_but_not_a_changed_document(tmp_path: Path) -> None:
+    """The scores' move from a map column to flat columns changes every byte of a shard, not its documents."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from codemill.data.schema import Document, documents_to_table
+
+    docs = [Document("a", "x = 1\n", lang="python", scores={"rules": 1.0}), Document("b", "y\n", kind="text")]
+    flat = documents_to_table(docs, ["rules"])
+    as_map = flat.drop_columns(["score_rules"]).append_column(
+        "scores", pa.array([[("rules", 1.0)], []], pa.map_(pa.string(), pa.float64()))
+    )
+    before, after = (run_folder(tmp_path / name, 1.0) for name in ("before", "after"))
+    pq.write_table(as_map, before / "data" / "shard-00000.parquet")
+    pq.write_table(flat, after / "data" / "shard-00000.parquet")
+    assert compare_runs.main([str(before), str(after)]) == 1
+    assert compare_runs.main(["--documents", str(before), str(after)]) == 0
+    docs[1] = Document("b", "y changed\n", kind="text")
+    pq.write_table(documents_to_table(docs, ["rules"]), after / "data" / "shard-00000.parquet")
+    assert compare_runs.main(["--documents", str(before), str(after)]) == 1
