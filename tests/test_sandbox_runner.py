@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -435,3 +436,35 @@ def test_the_python_zygote_is_used_and_refuses_new_user_namespaces(monkeypatch: 
     result = run(Request(language="python", code=code))
     assert result.status == "passed", result.stderr
     assert result.stdout.split() == ["1", "-1", "1", "-1"]  # PID 1 of its own namespace: no bwrap init above it
+
+
+def test_a_cgroup_removed_under_a_run_is_a_sandbox_error_not_a_crash_of_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seen here: a cleanup of /sys/fs/cgroup/*/codemill-sandbox while an eval was paused removed a live run's
+    (empty) group; the run then read its CPU time from a missing file and the whole evaluation died. Now that
+    run is a sandbox_error naming the cause, and the rest of the batch runs."""
+    from codemill.sandbox import isolation
+    from codemill.sandbox.cgroups import PhaseCgroup
+
+    class Vanishing(PhaseCgroup):
+        removed = 0
+
+        def memory_peak_mb(self) -> float:  # read once the program has exited
+            if not Vanishing.removed:  # the first run only
+                Vanishing.removed += 1
+                self.kill_all()
+                for path in self.paths.values():  # an empty group can be removed (retry while the kernel reaps)
+                    for _ in range(500):
+                        try:
+                            path.rmdir()
+                            break
+                        except OSError:
+                            time.sleep(0.002)
+            return super().memory_peak_mb()
+
+    monkeypatch.setattr(isolation, "PhaseCgroup", Vanishing)
+    requests = [Request(language="python", code=f"print({i})") for i in range(3)]
+    gone, *rest = run_many(requests, concurrency=1)
+    assert gone.status == "sandbox_error" and "was removed while it ran" in gone.message
+    assert [r.status for r in rest] == ["passed", "passed"] and rest[0].stdout == "1\n"

@@ -23,7 +23,7 @@ import uuid
 from functools import cache
 from pathlib import Path
 
-__all__ = ["CGROUP_ROOT", "PhaseCgroup", "cgroups_available"]
+__all__ = ["CGROUP_ROOT", "CgroupVanished", "PhaseCgroup", "cgroups_available"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpuacct")
@@ -54,6 +54,11 @@ def cgroups_available() -> bool:
         return _probe()
 
 
+class CgroupVanished(RuntimeError):
+    """A run's group was removed while the run held it (by another process cleaning the parent folder): what it
+    measured is lost, so the run is the sandbox's failure, not the program's."""
+
+
 class PhaseCgroup:
     """One group per controller for one phase of one request; a context manager that removes them."""
 
@@ -79,7 +84,14 @@ class PhaseCgroup:
         (self.paths[controller] / name).write_text(value)
 
     def _read(self, controller: str, name: str) -> str:
-        return (self.paths[controller] / name).read_text()
+        path = self.paths[controller] / name
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            raise CgroupVanished(
+                f"the run's cgroup {path.parent} was removed while it ran: is another process cleaning "
+                f"{path.parent.parent}? Leave the groups of running sandboxes alone"
+            ) from None
 
     @property
     def procs_files(self) -> list[str]:
@@ -111,7 +123,10 @@ class PhaseCgroup:
         return False
 
     def pids(self) -> list[int]:
-        return [int(p) for p in self._read("pids", "cgroup.procs").split()]
+        """The tasks in the group; none once the group is gone (the kernel removes only an empty group)."""
+        with contextlib.suppress(CgroupVanished):
+            return [int(p) for p in self._read("pids", "cgroup.procs").split()]
+        return []
 
     def kill_all(self, timeout: float = 5.0) -> None:
         """SIGKILL every task until the group is empty. ``pids.max`` bounds a fork bomb, so this ends."""

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from codemill.sandbox import marker as completion
 from codemill.sandbox import warm
 from codemill.sandbox.caps import Caps
+from codemill.sandbox.cgroups import CgroupVanished
 from codemill.sandbox.files import FileNameError, check_names, fetch, write_files
 from codemill.sandbox.isolation import SANDBOX_PATH, IsolationError, PhaseOutcome, execute
 from codemill.sandbox.languages import SandboxLanguage, UnknownLanguageError, get_language
@@ -154,7 +155,7 @@ def run(request: Request, caps: Caps | None = None) -> Result:
                 result.files, result.files_left_out = fetch(
                     space.path, request.fetch_files, run_limits.file_size_mb << 20
                 )
-    except IsolationError as error:
+    except (IsolationError, CgroupVanished) as error:
         return _error(request, language.name, str(error))
     if prepared.marker is not None and result.phase == "run":
         _check_marker(result, prepared.marker)
