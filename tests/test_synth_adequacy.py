@@ -127,3 +127,12 @@ def test_a_stub_that_does_not_compile_is_stillborn_not_a_verdict() -> None:
     tests = "#include <cassert>\nint main() { assert(ref() == 1); return 0; }\n"
     status, audit = _gate("cpp", code, tests)
     assert status == "passed" and audit.stub is None and audit.stillborn >= 1
+
+
+def test_asserts_inside_a_test_function_nobody_calls_are_not_accepted() -> None:
+    """Seen with Qwen2.5-Coder-0.5B: real-looking asserts inside ``def test_add():`` that is never called. Reading
+    finds a call of add and an assert, so only the runs can tell: the stub passes, and so does every mutant."""
+    tests = "def test_add():\n    assert add(2, 3) == 5\n    assert add(-1, 1) == 0\n"
+    status, audit = _gate("python", ADD, tests)
+    assert status == "passed" and audit.problems == []
+    assert audit.stub == "passed" and not audit.adequate(MIN)
