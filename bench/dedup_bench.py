@@ -1,149 +1,236 @@
-"""Dedup and decontamination benchmark: quality on planted cases, speed against datasketch and rensa.
+"""Dedup and decontamination benchmark: quality against named survivors, speed and memory against peers.
 
-Corpus: real code on this machine (the Python standard library, and the Go, Rust, JavaScript, PHP, Ruby,
-Lua, Perl and C sources of the test fixtures' Debian packages), plus
+Corpus: real code on this machine (Python's standard library, the Go, Ruby, Perl and JavaScript/TypeScript
+sources that Debian's packages and the toolchains install), files of 1-100 KB, up to ``--files`` of them,
+split into four quarters, plus in each quarter
 
-* planted near-duplicates: edited copies of random files, the edit share chosen to spread their exact
-  Jaccard similarity (word 5-gram sets) from about 0.4 to 1.0; ground truth is the exact Jaccard;
-* planted contamination: HumanEval / MBPP+ / MultiPL-E solutions pasted into copies of real files, with
-  one identifier renamed.
+* planted near-duplicates: edited copies of its files (one word replaced in a share of the lines), most at
+  exact Jaccard 0.75-0.95, some at 0.4-0.7 (pairs that must not be merged); ground truth is the exact
+  Jaccard of word 5-gram sets;
+* planted contamination: HumanEval / MBPP+ / MultiPL-E solutions pasted into copies of real files, with one
+  identifier renamed (for the decontamination part).
 
-Measured (wall clock, this machine, one run):
+Measured, in one run on one machine, each pipeline in its own process (``bench/dedup_peers.py``):
 
-* near-dedup precision (removed documents whose exact Jaccard with their survivor reaches 0.7) and recall
-  (planted pairs at >= 0.7 that end in one cluster), and planted pairs below 0.7 wrongly merged;
-* MinHash signatures per second per core, 256 permutations, the same shingles: codemill (numpy + rensa
-  batch) vs ``datasketch.MinHash.update_batch`` vs ``rensa.RMinHash.update``;
-* end to end near-dedup of the corpus (read, hash, index, cluster, write), time and peak memory (VmHWM of the
-  process; with 1 worker codemill runs in that process):
-  ``codemill dedup`` (1 worker) vs datasketch ``MinHashLSH`` (insert all, query all, union), each in its own
-  process;
+* end to end near-dedup of the whole corpus (read, hash, index, cluster, write; ``codemill dedup`` as a user
+  runs it, start-up included) with 1 and 2 workers, against rensa's plain pipeline (its LSH at 32 x 8, no
+  candidate check) and datasketch's ``MinHashLSH``: seconds and peak memory (the sum of the proportional set
+  sizes of the process and its workers, sampled every 0.2 s);
+* the same codemill run at 1/4 and 1/2 of the corpus, and at 10x (the corpus repeated with edits): peak
+  memory must stay flat if it is bounded by configuration;
+* quality of each: recall (planted pairs at >= 0.7 of which at most one document is kept), and precision
+  against the named survivor (removed documents whose exact Jaccard with the document named as their
+  survivor reaches 0.5 and 0.7), for codemill's ``survivors: chain`` and ``star``;
+* codemill's time per phase (from ``stats.json``) and its per-part profile;
+* MinHash signatures per second per core from raw text, codemill vs rensa vs datasketch;
 * decontamination recall on the planted cases and false hits on the clean corpus.
 
-Usage: ``python bench/dedup_bench.py`` (``make bench``). Results: ``bench/results/dedup.json``.
+Usage: ``python bench/dedup_bench.py [--files N] [--no-ten-x]`` (``make bench``). Results:
+``bench/results/dedup.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from codemill.curate.dedup.planted import edited_copy as edit
-from codemill.curate.dedup.planted import jaccard
+from codemill.curate.dedup.planted import edited_copy, jaccard
 
 HERE = Path(__file__).parent
 WORK = HERE / ".work" / "dedup"
 RESULTS = HERE / "results"
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
-DEBIAN = [
-    Path("/usr/share/gocode/src/github.com"),
-    Path("/usr/share/cargo/registry"),
-    Path("/usr/share/nodejs/lodash"),
-    Path("/usr/share/php"),
-    Path("/usr/share/rubygems-integration/all/gems"),
-    Path("/usr/share/lua/5.4"),
-    Path("/usr/share/perl/5.36.0"),
-    Path("/usr/include"),
+ROOTS = [
+    Path(sysconfig.get_paths()["stdlib"]),
+    Path("/usr/lib/go/src"),
+    Path("/usr/share/gocode/src"),
+    Path("/usr/lib/ruby"),
+    Path("/usr/share/perl"),
+    Path("/usr/share/perl5"),
+    Path("/usr/lib/x86_64-linux-gnu/perl"),
+    Path("/usr/share/nodejs"),
+    Path("/opt/codemill/node"),
 ]
-SUFFIXES = {".py", ".go", ".rs", ".js", ".php", ".rb", ".lua", ".pm", ".h"}
-EDIT_SHARES = [0.0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.3, 0.45]
+SUFFIXES = {".py", ".go", ".rb", ".pm", ".pl", ".js", ".ts"}
+NEAR_SHARES = [0.01, 0.015, 0.02, 0.03, 0.04, 0.05]  # about 0.95 down to 0.75 on these files
+FAR_SHARES = [0.1, 0.15, 0.2, 0.3]  # about 0.65 down to 0.4
+BIN = Path(sys.executable).parent
 
 
 def real_files(limit: int, rng: random.Random) -> list[Path]:
-    files = [p for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts]
-    for root in DEBIAN:
-        files += [p for p in root.rglob("*") if p.suffix in SUFFIXES]
-    files = sorted(p for p in files if p.is_file() and 1_000 < p.stat().st_size < 60_000)
-    rng.shuffle(files)
-    return files[:limit]
+    files: set[Path] = set()
+    for root in ROOTS:
+        if root.is_dir():
+            files |= {p for p in root.rglob("*") if p.suffix in SUFFIXES and "site-packages" not in p.parts}
+    kept = sorted(p for p in files if p.is_file() and not p.is_symlink() and 1_000 < p.stat().st_size < 100_000)
+    rng.shuffle(kept)
+    return kept[:limit]
 
 
-def build_corpus(rng: random.Random) -> tuple[Path, list[dict], list[dict]]:
+def build_corpus(limit: int, rng: random.Random) -> tuple[list[Path], dict[str, str], list[dict], list[dict]]:
+    """Four quarter folders; the texts by path; the planted pairs; the planted contaminations."""
     from codemill.benchmarks import decontamination_items
 
     corpus = WORK / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
-    files = real_files(6000, rng)
     texts: dict[str, str] = {}
-    for i, f in enumerate(files):
+    for i, f in enumerate(real_files(limit, rng)):
         try:
-            texts[f"orig/{i:05d}{f.suffix}"] = f.read_text()
-        except UnicodeDecodeError:
+            texts[str(corpus / f"q{i % 4}" / "orig" / f"{i:06d}{f.suffix}")] = f.read_text()
+        except (UnicodeDecodeError, OSError):
             continue
-    names = sorted(texts)
+    originals = sorted(texts)
     pairs = []
-    for j, name in enumerate(rng.sample(names, 600)):
-        copy = edit(texts[name], EDIT_SHARES[j % len(EDIT_SHARES)], rng)
-        jac = jaccard(texts[name], copy)
-        copy_name = f"near/{j:05d}{Path(name).suffix}"
+    plan = [(s, j) for j, s in enumerate(NEAR_SHARES * (2000 // len(NEAR_SHARES)) + FAR_SHARES * 100)]
+    for (share, j), name in zip(plan, rng.sample(originals, len(plan)), strict=True):
+        copy = edited_copy(texts[name], share, rng)
+        quarter = Path(name).parent.parent
+        copy_name = str(quarter / "near" / f"{j:06d}{Path(name).suffix}")
         texts[copy_name] = copy
-        pairs.append({"a": name, "b": copy_name, "jaccard": jac})
+        pairs.append({"a": name, "b": copy_name, "jaccard": jaccard(texts[name], copy)})
     snippets = [it for b in ("humaneval", "mbpp") for it in decontamination_items(b)]
     snippets += [it for it in decontamination_items("multipl-e") if it.id.split("/")[1] in ("js", "java", "cpp", "go")]
     planted = []
     for j, item in enumerate(rng.sample(snippets, 100)):
-        host = texts[rng.choice(names)]
+        host_name = rng.choice(originals)
+        host = texts[host_name]
         words = sorted({w for w in item.text.split() if w.isidentifier() and len(w) > 3})
         snippet = item.text.replace(words[0], words[0] + "_x", 1) if words else item.text
         cut = host.index("\n", len(host) // 2) if "\n" in host[len(host) // 2 :] else len(host)
-        name = f"dirty/{j:05d}.txt"
+        name = str(Path(host_name).parent.parent / "dirty" / f"{j:05d}.txt")
         texts[name] = host[:cut] + "\n" + snippet + "\n" + host[cut:]
         planted.append({"doc": name, "item": item.id})
     for name, text in texts.items():
-        path = corpus / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return corpus, pairs, planted
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        Path(name).write_text(text)
+    return [corpus / f"q{k}" for k in range(4)], texts, pairs, planted
 
 
-def rows_of(out: Path, which: str) -> list[dict]:
-    return [r for f in sorted((out / which).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+def ten_x_corpus(texts: dict[str, str], rng: random.Random) -> Path:
+    """The corpus ten times as JSONL files: the originals, then nine edited copies of every document."""
+    folder = WORK / "ten-x"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for copy in range(10):
+        with (folder / f"copy-{copy}.jsonl").open("w") as f:
+            for name, text in texts.items():
+                body = text if copy == 0 else edited_copy(text, rng.choice(NEAR_SHARES), rng)
+                f.write(json.dumps({"id": f"{copy}:{name}", "text": body}) + "\n")
+    return folder
 
 
-def measure_quality(out: Path, pairs: list[dict], texts: dict[str, str]) -> dict:
+# -------------------------------------------------------------------------------------------- measuring
 
-    removed = {
-        f"{r['repo']}/{r['path']}": json.loads(r["meta"])
-        for r in rows_of(out, "rejected")
-        if r["rejected_by"] == "dedup"
-    }
-    by_id = {r["id"]: f"{r['repo']}/{r['path']}" for which in ("data", "rejected") for r in rows_of(out, which)}
-    survivor_of = {name: by_id[m["duplicate_of"]] for name, m in removed.items()}
 
-    def jac(x: str, y: str) -> float:
-        return jaccard(texts[x], texts[y])
+def _pss_mb(pid: int) -> float:
+    """Proportional set size of a process (its share of pages it shares with its workers), MB; 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
 
-    members: dict[str, list[str]] = {}
-    for name, surv in survivor_of.items():
-        members.setdefault(surv, [surv]).append(name)
-    # a removed document is right if it reaches the threshold with some other member of its cluster
-    true_pos = sum(
-        1 for name, surv in survivor_of.items() if max(jac(name, m) for m in members[surv] if m != name) >= 0.7
-    )
-    cluster = lambda n: survivor_of.get(n, n)  # noqa: E731
-    above = [p for p in pairs if p["jaccard"] >= 0.7]
-    below = [p for p in pairs if p["jaccard"] < 0.7]
-    found = sum(1 for p in above if cluster(p["a"]) == cluster(p["b"]))
-    merged_below = sum(1 for p in below if cluster(p["a"]) == cluster(p["b"]))
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def timed(argv: list[str]) -> tuple[float, float, str]:
+    """Run ``argv``; its wall seconds, the peak over time of its process tree's summed PSS (MB), its stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0.0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], sum(_pss_mb(p) for p in _tree(proc.pid)))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    watcher.join()
+    if proc.returncode:
+        raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {err[-2000:]}")
+    return seconds, peak[0], out
+
+
+def run_codemill(inputs: list[Path], out: Path, workers: int, survivors: str = "chain") -> dict:
+    """``codemill dedup`` as a user runs it (near only: exact copies are near copies too)."""
+    argv = [str(BIN / "codemill"), "dedup", "--output", str(out), "--overwrite", "--workers", str(workers)]
+    argv += ["--survivors", survivors] + [a for p in inputs for a in ("--input", str(p))]
+    seconds, peak, _ = timed(argv)
+    stats = json.loads((out / "stats.json").read_text())
     return {
-        "removed": len(removed),
-        "precision": round(true_pos / max(1, len(removed)), 4),
-        "recall": round(found / max(1, len(above)), 4),
-        "planted_pairs_at_or_above_0.7": len(above),
-        "planted_pairs_below_0.7": len(below),
-        "planted_pairs_below_0.7_merged": merged_below,
+        "seconds": round(seconds, 2),
+        "peak_memory_mb": round(peak),
+        "removed": stats["documents_rejected"],
+        "documents": stats["documents_in"],
+        "dedup_step_seconds": next(s["seconds"] for s in stats["steps"] if s["name"] == "dedup"),
+        "summary": stats["global_steps"]["dedup"],
+    }
+
+
+def run_peer(peer: str, inputs: list[Path]) -> dict:
+    result = WORK / f"{peer}.json"
+    seconds, peak, _ = timed([sys.executable, str(HERE / "dedup_peers.py"), peer, str(result), *map(str, inputs)])
+    record = json.loads(result.read_text())
+    return {"seconds": round(seconds, 2), "peak_memory_mb": round(peak), **record}
+
+
+def codemill_survivors(out: Path, texts: dict[str, str]) -> dict[str, str]:
+    """Removed file -> its named survivor, from a codemill output. A document's repository is the folder under
+    its input folder (``orig``, ``near``, ``dirty``); file names are unique across the quarters."""
+    full = {"/".join(Path(name).parts[-2:]): name for name in texts}
+    rows = {
+        which: [r for f in sorted((out / which).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+        for which in ("data", "rejected")
+    }
+    by_id = {r["id"]: full[f"{r['repo']}/{r['path']}"] for which in rows.values() for r in which}
+    return {full[f"{r['repo']}/{r['path']}"]: by_id[json.loads(r["meta"])["duplicate_of"]] for r in rows["rejected"]}
+
+
+def quality(survivor_of: dict[str, str], pairs: list[dict], texts: dict[str, str]) -> dict:
+    """Recall on planted pairs and precision against the named survivor at 0.5 and 0.7."""
+    sims = [jaccard(texts[name], texts[surv]) for name, surv in survivor_of.items()]
+    near = [p for p in pairs if p["jaccard"] >= 0.7]
+    far = [p for p in pairs if p["jaccard"] < 0.7]
+    resolved = sum(1 for p in near if p["a"] in survivor_of or p["b"] in survivor_of)
+    same = lambda p: survivor_of.get(p["a"], p["a"]) == survivor_of.get(p["b"], p["b"])  # noqa: E731
+    return {
+        "removed": len(survivor_of),
+        "recall": round(resolved / max(1, len(near)), 4),
+        "precision_at_0.5": round(sum(s >= 0.5 for s in sims) / max(1, len(sims)), 4),
+        "precision_at_0.7": round(sum(s >= 0.7 for s in sims) / max(1, len(sims)), 4),
+        "planted_pairs_at_or_above_0.7": len(near),
+        "planted_pairs_below_0.7": len(far),
+        "planted_pairs_below_0.7_merged": sum(1 for p in far if same(p)),
     }
 
 
 def signature_speed(texts: list[str]) -> dict:
+    """Signatures per second on one core from raw text, the same word 5-gram shingles for all three."""
     import rensa
     from datasketch import MinHash
 
@@ -152,13 +239,13 @@ def signature_speed(texts: list[str]) -> dict:
 
     mb = sum(len(t.encode()) for t in texts) / 1e6
     t0 = time.perf_counter()
-    for start in range(0, len(texts), 2048):
-        signatures([shingle_hashes(t, 5) for t in texts[start : start + 2048]], 256, 42)
+    for start in range(0, len(texts), 512):
+        signatures([shingle_hashes(t, 5) for t in texts[start : start + 512]], 256, 42)
     ours = time.perf_counter() - t0
 
-    def shingle_strings(t: str) -> list[bytes]:
-        toks = word_tokens(t)
-        return [b" ".join(toks[i : i + 5]) for i in range(max(1, len(toks) - 4))] if toks else []
+    def shingle_strings(t: str) -> list[str]:
+        toks = [w.decode() for w in word_tokens(t)]
+        return [" ".join(toks[i : i + 5]) for i in range(max(1, len(toks) - 4))] if toks else []
 
     t0 = time.perf_counter()
     for t in texts:
@@ -170,160 +257,144 @@ def signature_speed(texts: list[str]) -> dict:
     t0 = time.perf_counter()
     for t in sample:
         m = MinHash(num_perm=256, seed=42)
-        m.update_batch(shingle_strings(t))
+        m.update_batch([s.encode() for s in shingle_strings(t)])
         m.digest()
     ds = (time.perf_counter() - t0) * len(texts) / len(sample)
-    n = len(texts)
     return {
-        "documents": n,
+        "documents": len(texts),
         "megabytes": round(mb, 1),
-        "codemill_docs_per_s": round(n / ours),
-        "rensa_docs_per_s": round(n / rensa_s),
-        "datasketch_docs_per_s": round(n / ds),
+        "codemill_mb_per_s": round(mb / ours, 1),
+        "rensa_mb_per_s": round(mb / rensa_s, 1),
+        "datasketch_mb_per_s": round(mb / ds, 1),
         "codemill_over_rensa": round(rensa_s / ours, 2),
         "codemill_over_datasketch": round(ds / ours, 2),
-        "note": "all three from raw text with the same word 5-gram shingles (tokenise, shingle, MinHash); "
-        "datasketch timed on a tenth of the documents",
+        "note": "from raw text with the same word 5-gram shingles; datasketch timed on a tenth of the documents",
     }
 
 
-DATASKETCH_E2E = r"""
-import sys, json, time, re
-from pathlib import Path
-from datasketch import MinHash, MinHashLSH
-WORD = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")
-t0 = time.perf_counter()
-files = sorted(p for p in Path(sys.argv[1]).rglob("*") if p.is_file())
-lsh = MinHashLSH(threshold=0.7, num_perm=256)
-sigs = {}
-for i, p in enumerate(files):
-    toks = WORD.findall(p.read_bytes())
-    sh = [b" ".join(toks[j:j + 5]) for j in range(max(1, len(toks) - 4))] if toks else []
-    m = MinHash(num_perm=256, seed=42); m.update_batch(sh)
-    lsh.insert(i, m); sigs[i] = m
-parent = list(range(len(files)))
-def find(x):
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]; x = parent[x]
-    return x
-for i, m in sigs.items():
-    for j in lsh.query(m):
-        a, b = find(i), find(j)
-        if a != b: parent[max(a, b)] = min(a, b)
-removed = sum(1 for i in range(len(files)) if find(i) != i)
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-print(json.dumps({"seconds": time.perf_counter() - t0, "removed": removed, "peak_rss_mb": hwm}))
-"""
-
-CODEMILL_E2E = r"""
-import sys, json, time
-from pathlib import Path
-from codemill.pipeline.recipe import parse_recipe
-from codemill.pipeline.run import curate
-t0 = time.perf_counter()
-recipe = parse_recipe({"steps": [{"step": "dedup", "exact": False}]})
-stats = curate(recipe, [Path(sys.argv[1])], Path(sys.argv[2]), workers=int(sys.argv[3]), progress=False,
-               overwrite=True)
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-print(json.dumps({"seconds": time.perf_counter() - t0, "removed": stats["documents_rejected"], "peak_rss_mb": hwm}))
-"""
-
-
-def run_json(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def main() -> None:
+def decontamination(quarters: list[Path], planted: list[dict], texts: dict[str, str]) -> dict:
     from codemill.pipeline.recipe import parse_recipe
     from codemill.pipeline.run import curate
 
-    rng = random.Random(2026)
-    WORK.mkdir(parents=True, exist_ok=True)
-    corpus, pairs, planted = build_corpus(rng)
-    texts = {str(p.relative_to(corpus)): p.read_text() for p in corpus.rglob("*") if p.is_file()}
-    print(
-        f"corpus: {len(texts):,} documents ({sum(map(len, texts.values())) / 1e6:.1f} MB), {len(pairs)} planted "
-        f"near-duplicate pairs, {len(planted)} planted contaminations"
-    )
-
-    out = WORK / "out"
-    stats = curate(
-        parse_recipe({"steps": [{"step": "dedup"}]}),
-        [corpus],
-        out,
-        workers=2,
-        progress=False,
-        overwrite=True,
-    )
-    quality = measure_quality(out, pairs, texts)
-    print(
-        f"near-dedup: precision {quality['precision']:.3f}, recall {quality['recall']:.3f} "
-        f"({quality['planted_pairs_at_or_above_0.7']} planted pairs >= 0.7; "
-        f"{quality['planted_pairs_below_0.7_merged']} of {quality['planted_pairs_below_0.7']} below merged)"
-    )
-
-    dout = WORK / "decont"
-    dstats = curate(
-        parse_recipe({"steps": [{"step": "decontaminate"}]}),
-        [corpus],
-        dout,
-        workers=2,
-        progress=False,
-        overwrite=True,
-    )
-    contaminated = {f"{r['repo']}/{r['path']}" for r in rows_of(dout, "rejected")}
-    caught = sum(1 for p in planted if p["doc"] in contaminated)
-    clean_docs = dstats["documents_in"] - len(planted)
-    false_hits = len(contaminated - {p["doc"] for p in planted})
-    decont = {
+    out = WORK / "decont"
+    stats = curate(parse_recipe({"steps": [{"step": "decontaminate"}]}), quarters, out, progress=False, overwrite=True)
+    full = {"/".join(Path(name).parts[-2:]): name for name in texts}
+    hit = {
+        full[f"{r['repo']}/{r['path']}"]
+        for f in sorted((out / "rejected").glob("*.parquet"))
+        for r in pq.read_table(f, columns=["repo", "path"]).to_pylist()
+    }
+    caught = sum(1 for p in planted if p["doc"] in hit)
+    false_hits = len(hit - {p["doc"] for p in planted})
+    clean = stats["documents_in"] - len(planted)
+    return {
         "planted": len(planted),
         "caught": caught,
         "recall": round(caught / len(planted), 4),
         "false_hits": false_hits,
-        "false_hit_rate": round(false_hits / max(1, clean_docs), 5),
+        "false_hit_rate": round(false_hits / max(1, clean), 5),
     }
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--files", type=int, default=26_000, help="real files to take (before planting)")
+    ap.add_argument("--no-ten-x", action="store_true", help="skip the 10x memory run (the longest part)")
+    args = ap.parse_args()
+    rng = random.Random(2026)
+    WORK.mkdir(parents=True, exist_ok=True)
+    quarters, texts, pairs, planted = build_corpus(args.files, rng)
+    mb = sum(len(t.encode()) for t in texts.values()) / 1e6
+    print(f"corpus: {len(texts):,} files ({mb:.0f} MB), {len(pairs)} planted pairs, {len(planted)} contaminations")
+
+    runs: dict[str, dict] = {}
+    for name, argv in {
+        "rensa_plain": ("rensa", quarters),
+        "datasketch": ("datasketch", quarters),
+    }.items():
+        runs[name] = run_peer(*argv)
+        print(f"{name}: {runs[name]['seconds']:.1f} s, {runs[name]['peak_memory_mb']} MB")
+    for workers in (1, 2):
+        for survivors in ("chain", "star"):
+            key = f"codemill_{workers}_worker_{survivors}"
+            runs[key] = run_codemill(quarters, WORK / key, workers, survivors)
+            runs[key]["survivor_of"] = codemill_survivors(WORK / key, texts)
+            print(f"{key}: {runs[key]['seconds']:.1f} s, {runs[key]['peak_memory_mb']} MB")
+
+    scale = {}
+    for label, parts in (("quarter", quarters[:1]), ("half", quarters[:2]), ("full", quarters)):
+        r = runs["codemill_1_worker_star"] if label == "full" else run_codemill(parts, WORK / label, 1, "star")
+        scale[label] = {
+            "megabytes": round(sum(du(p) for p in parts) / 1e6),
+            **{k: r[k] for k in ("seconds", "peak_memory_mb")},
+        }
+    if not args.no_ten_x:
+        big = ten_x_corpus(texts, rng)
+        r = run_codemill([big], WORK / "ten-x-out", 2, "star")
+        scale["ten_x"] = {
+            "megabytes": round(du(big) / 1e6),
+            "seconds": r["seconds"],
+            "peak_memory_mb": r["peak_memory_mb"],
+            "workers": 2,
+        }
+        shutil.rmtree(big, ignore_errors=True)
     print(
-        f"decontamination: recall {decont['recall']:.3f} ({caught}/{len(planted)}), false hits {false_hits} "
-        f"of {clean_docs:,} clean documents ({decont['false_hit_rate']:.3%})"
+        "peak memory by corpus size: "
+        + ", ".join(f"{k} {v['megabytes']} MB -> {v['peak_memory_mb']} MB" for k, v in scale.items())
     )
 
-    speed = signature_speed(list(texts.values()))
-    print(
-        f"signatures/s (1 core): codemill {speed['codemill_docs_per_s']:,}, rensa {speed['rensa_docs_per_s']:,}, "
-        f"datasketch {speed['datasketch_docs_per_s']:,} -> {speed['codemill_over_rensa']}x rensa, "
-        f"{speed['codemill_over_datasketch']}x datasketch"
-    )
-
-    ours = run_json(CODEMILL_E2E, str(corpus), str(WORK / "e2e"), "1")
-    peer = run_json(DATASKETCH_E2E, str(corpus))
-    ours2 = run_json(CODEMILL_E2E, str(corpus), str(WORK / "e2e2"), "2")
+    qualities = {k: quality(r.pop("survivor_of"), pairs, texts) for k, r in runs.items()}
+    for k, q in qualities.items():
+        print(f"quality {k}: recall {q['recall']}, precision vs survivor", end=" ")
+        print(f"@0.5 {q['precision_at_0.5']}, @0.7 {q['precision_at_0.7']}")
+    ours = runs["codemill_2_worker_star"]
     e2e = {
-        "codemill_1_worker": ours,
-        "codemill_2_workers": ours2,
-        "datasketch_minhashlsh": peer,
-        "speedup_1_worker": round(peer["seconds"] / ours["seconds"], 2),
-        "memory_ratio": round(ours["peak_rss_mb"] / peer["peak_rss_mb"], 2),
+        "codemill_over_rensa_plain_2_workers": ratio(runs["rensa_plain"]["seconds"], ours["seconds"]),
+        "codemill_over_rensa_plain_1_worker": ratio(
+            runs["rensa_plain"]["seconds"], runs["codemill_1_worker_star"]["seconds"]
+        ),
+        "codemill_over_datasketch_2_workers": ratio(runs["datasketch"]["seconds"], ours["seconds"]),
+        "two_workers_over_one": ratio(runs["codemill_1_worker_star"]["seconds"], ours["seconds"]),
+        "memory_over_rensa_plain": ratio(ours["peak_memory_mb"], runs["rensa_plain"]["peak_memory_mb"]),
     }
     print(
-        f"end to end near-dedup: codemill {ours['seconds']:.1f} s / {ours['peak_rss_mb']:.0f} MB (1 worker), "
-        f"{ours2['seconds']:.1f} s (2 workers); datasketch MinHashLSH {peer['seconds']:.1f} s / "
-        f"{peer['peak_rss_mb']:.0f} MB -> {e2e['speedup_1_worker']}x faster on 1 core"
+        f"end to end: codemill (2 workers) {e2e['codemill_over_rensa_plain_2_workers']}x rensa's plain pipeline, "
+        f"{e2e['codemill_over_datasketch_2_workers']}x datasketch; 2 workers {e2e['two_workers_over_one']}x 1"
     )
+    decont = decontamination(quarters, planted, texts)
+    print(f"decontamination: recall {decont['recall']} ({decont['caught']}/{decont['planted']}), ", end="")
+    print(f"false hits {decont['false_hits']}")
+    speed = signature_speed(list(texts.values())[:6000])
+    print(f"signatures MB/s (1 core): codemill {speed['codemill_mb_per_s']}, rensa {speed['rensa_mb_per_s']}, ", end="")
+    print(f"datasketch {speed['datasketch_mb_per_s']}")
 
     record = {
         "benchmark": "dedup",
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "corpus_documents": len(texts),
-        "near_dedup": quality,
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_name()},
+        "corpus": {"files": len(texts), "megabytes": round(mb), "planted_pairs": len(pairs)},
+        "end_to_end": {"ratios": e2e, "runs": runs},
+        "memory_by_corpus_size": scale,
+        "quality": qualities,
         "decontamination": decont,
         "signatures": speed,
-        "end_to_end": e2e,
-        "dedup_summary": stats["global_steps"]["dedup"],
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dedup.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"results: {RESULTS / 'dedup.json'}")
+
+
+def du(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def cpu_name() -> str:
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import STDLIB, recipe_with
 
-from codemill.curate.dedup.minhash import estimated_jaccard, lsh_params, shingle_hashes, signatures
+from codemill.curate.decided import ArrayWriter, MappedArray
+from codemill.curate.dedup.minhash import (
+    batch_shingle_hashes,
+    estimated_jaccard,
+    lsh_params,
+    shingle_hashes,
+    signatures,
+)
 from codemill.curate.dedup.planted import edited_copy as edit
 from codemill.curate.dedup.planted import jaccard
 from codemill.curate.dedup.unionfind import DiskUnionFind
@@ -162,3 +170,122 @@ def test_bad_parameters_are_refused() -> None:
         parse_recipe({"steps": [{"step": "dedup", "exact": False, "near": False}]})
     with pytest.raises(RecipeError, match="threshold"):
         parse_recipe({"steps": [{"step": "dedup", "threshold": 1.5}]})
+
+
+def _reference_shingles(text: str, n: int) -> list[int]:
+    """The shingle hashes spelled out in plain Python, one word and one n-gram at a time."""
+    mask = (1 << 64) - 1
+
+    def finalise(z: int) -> int:
+        z ^= z >> 30
+        z = (z * 0xBF58476D1CE4E5B9) & mask
+        z ^= z >> 27
+        z = (z * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    def word(b: bytes) -> int:
+        chunks = [int.from_bytes(b[i : i + 8], "little") for i in range(0, len(b), 8)]
+        h = finalise(chunks[0] ^ len(b))
+        for c in chunks[1:]:
+            h = finalise(((h * 0x9E3779B97F4A7C15) & mask) ^ c)
+        return h
+
+    words = [word(w) for w in re.findall(rb"[A-Za-z0-9_\x80-\xff]+", text.encode("utf-8", "surrogatepass"))]
+    width = min(n, len(words))
+    out = []
+    for start in range(max(1, len(words) - n + 1) if words else 0):
+        h = words[start]
+        for k in range(1, width):
+            h = (h * 0x9E3779B97F4A7C15 + words[start + k]) & mask
+        out.append(h)
+    return out
+
+
+def test_batch_shingles_equal_the_plain_definition_text_by_text() -> None:
+    texts = [
+        "",
+        "   ;; -- ",
+        "x = 1",  # shorter than one 5-gram: one hash of both words
+        "def f(a, b):\n    return a+b  # ünïcode stays inside words",
+        "an_identifier_of_more_than_sixteen_bytes_and_then_some and eight888 sixteen_bytes_16 x",
+        "one\x00two\tthree\nfour five six",
+        "end_of_text_word",  # the next text starts with a word: the two must not join
+        "start_word of the next text, then more words",
+        *(f.read_text() for f in sorted(STDLIB.glob("*.py"))[:12]),
+    ]
+    flat, offsets = batch_shingle_hashes(texts, 5)
+    assert len(offsets) == len(texts) + 1
+    for i, text in enumerate(texts):
+        assert flat[offsets[i] : offsets[i + 1]].tolist() == _reference_shingles(text, 5), text[:40]
+    assert batch_shingle_hashes([], 5)[0].size == 0
+
+
+def test_star_survivors_never_name_a_far_survivor(tmp_path: Path) -> None:
+    """A chain a ~ b ~ c where a and c are far apart: chain survivors remove c for a; star survivors do not."""
+    rng = random.Random(11)
+    a = (STDLIB / "argparse.py").read_text()[:30_000]
+    b = edit(a, 0.12, rng)
+    c = edit(b, 0.12, rng)
+    assert jaccard(a, b) > 0.75 and jaccard(b, c) > 0.75 and jaccard(a, c) < 0.65
+    docs = [Document("a", a, quality=2), Document("b", b, quality=1), Document("c", c, quality=0)]
+    write_jsonl(docs, tmp_path / "in.jsonl")
+
+    def survivor_of(survivors: str) -> dict[str, str]:
+        out = tmp_path / survivors
+        stats = curate(
+            recipe_with({"step": "dedup", "survivors": survivors}), [tmp_path / "in.jsonl"], out, progress=False
+        )
+        assert stats["global_steps"]["dedup"]["survivors"] == survivors
+        rows = [r for f in sorted((out / "rejected").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+        return {r["id"]: json.loads(r["meta"])["duplicate_of"] for r in rows}
+
+    assert survivor_of("chain") == {"b": "a", "c": "a"}  # c removed for a document it is far from
+    assert survivor_of("star") == {"b": "a"}  # c is not near a: it is a centre and stays
+
+
+def test_a_global_step_records_the_time_of_its_phases(planted: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root, _ = planted
+    stats = curate(recipe_with({"step": "dedup"}), [root], tmp_path / "o", progress=False)
+    timings = stats["timings"]["dedup"]
+    assert set(timings["phases"]) == {"signatures", "candidates", "clusters"}
+    assert {"shingles", "signatures", "write"} <= set(timings["parts"]["signatures"])
+    step = next(s for s in stats["steps"] if s["name"] == "dedup")
+    assert step["seconds"] >= sum(timings["phases"].values()) > 0  # the phases, and the pass that applies them
+
+
+def test_the_band_index_takes_more_buckets_when_memory_asks(tmp_path: Path) -> None:
+    """One bucket's entries of every shard must fit ``memory_mb``: a larger corpus gets more buckets, the same
+    result."""
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(400)]
+    docs = [Document(f"d{i}", " ".join(rng.choices(words, k=30))) for i in range(3000)]
+    docs += [Document(f"copy{i}", docs[i].text + " tail") for i in range(50)]
+    write_jsonl(docs, tmp_path / "in.jsonl")
+    results = []
+    for memory_mb in (1, 256):
+        stats = curate(
+            recipe_with({"step": "dedup", "buckets": 1, "memory_mb": memory_mb}),
+            [tmp_path / "in.jsonl"],
+            tmp_path / str(memory_mb),
+            progress=False,
+        )
+        results.append((stats["global_steps"]["dedup"]["buckets"], stats["global_steps"]["dedup"]["removed"]))
+    (many, removed_many), (one, removed_one) = results
+    assert one == 1 and many >= 7  # 3,050 documents x 37 bands x 18 bytes x 4 > 7 MiB
+    assert removed_many == removed_one and removed_one["near_duplicate"] + removed_one["exact_duplicate"] >= 50
+
+
+def test_array_files_written_a_batch_at_a_time_read_back_whole_and_mapped(tmp_path: Path) -> None:
+    writer = ArrayWriter(tmp_path / "a.npy", np.uint32, 3)
+    writer.append(np.arange(6).reshape(2, 3))
+    assert not (tmp_path / "a.npy").exists()  # only a finished file has its name
+    writer.append(np.arange(3).reshape(1, 3))
+    writer.close()
+    assert np.load(tmp_path / "a.npy").tolist() == [[0, 1, 2], [3, 4, 5], [0, 1, 2]]
+    mapped = MappedArray(tmp_path / "a.npy")
+    assert mapped.array[1].tolist() == [3, 4, 5]
+    mapped.release()  # pages handed back are read again from the file
+    assert int(mapped.array.sum()) == 18
+    empty = ArrayWriter(tmp_path / "e.npy", np.uint64)
+    empty.close()
+    assert np.load(tmp_path / "e.npy").shape == (0,) == MappedArray(tmp_path / "e.npy").array.shape

@@ -24,7 +24,7 @@ def test_ray_output_equals_local_output(local_ray: None, real_repos: Path, bad_r
     local = curate(recipe, [real_repos, bad_repo], tmp_path / "local", executor="local", workers=2, progress=False)
     on_ray = curate(recipe, [real_repos, bad_repo], tmp_path / "ray", executor="ray", workers=2, progress=False)
     assert local["shards"] > 2
-    strip = {"seconds"}
+    strip = {"seconds", "timings"}
     assert {k: v for k, v in local.items() if k not in strip and k != "steps"} == {
         k: v for k, v in on_ray.items() if k not in strip and k != "steps"
     }

@@ -9,7 +9,12 @@ key; the id in the decision must match the document's, which catches any drift b
 from __future__ import annotations
 
 import json
+import mmap
+import os
+import time
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,100 @@ def write_table(path: Path, columns: dict[str, pa.Array]) -> None:
     """A small Parquet file, written atomically."""
     with atomic_path(path) as tmp:
         pq.write_table(pa.table(columns), tmp)
+
+
+_NPY_HEADER = 128  # bytes: the fixed header of the arrays written by :class:`ArrayWriter`
+
+
+class ArrayWriter:
+    """A 1-D or 2-D ``.npy`` file written a batch at a time, so a phase holds one batch, not the whole shard.
+
+    The header (with the final row count) is written last, into a fixed-size slot, and the file is renamed
+    into place only when :meth:`close` succeeds: a killed task leaves no half file."""
+
+    def __init__(self, path: Path, dtype: np.dtype | type, width: int | None = None) -> None:
+        self.path, self.dtype, self.width, self.rows = path, np.dtype(dtype), width, 0
+        self.tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.tmp.open("wb")
+        self.file.write(b"\0" * _NPY_HEADER)
+
+    def append(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, self.dtype)
+        self.file.write(rows.tobytes())
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        shape = (self.rows,) if self.width is None else (self.rows, self.width)
+        header = repr({"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape})
+        body = header.encode("latin1").ljust(_NPY_HEADER - 10 - 1) + b"\n"
+        self.file.seek(0)
+        self.file.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body)
+        self.file.close()
+        os.replace(self.tmp, self.path)
+
+
+class MappedArray:
+    """A ``.npy`` file mapped read-only, whose pages can be handed back (:meth:`release`) after each use, so that
+    random reads over a large file do not pile up in the process's resident memory."""
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
+            )
+            shape, _, dtype = read_header(f)
+            offset = f.tell()
+            size = int(np.prod(shape)) * dtype.itemsize
+            self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) if size else None
+        flat = np.frombuffer(self._map, dtype, int(np.prod(shape)), offset) if self._map else np.zeros(0, dtype)
+        self.array = flat.reshape(shape)
+
+    def release(self) -> None:
+        if self._map is not None:
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+
+class PhaseClock:
+    """Seconds spent in each part of a task (``with clock("signatures"): ...``, or ``start``/``stop`` between
+    parts), saved beside the task's files so the last phase can put every task's profile in the summary."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._part: str | None = None
+        self._since = 0.0
+
+    def start(self, part: str) -> None:
+        self.stop()
+        self._part, self._since = part, time.perf_counter()
+
+    def stop(self) -> None:
+        if self._part is not None:
+            self.seconds[self._part] = self.seconds.get(self._part, 0.0) + time.perf_counter() - self._since
+            self._part = None
+
+    @contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        self.start(part)
+        try:
+            yield
+        finally:
+            self.stop()
+
+    def save(self, path: Path) -> None:
+        self.stop()
+        atomic_write_text(path, json.dumps({k: round(v, 4) for k, v in self.seconds.items()}))
+
+    @staticmethod
+    def gather(folder: Path) -> dict[str, dict[str, float]]:
+        """Each phase's parts summed over its tasks, from the files ``PHASE-TASK.json`` in ``folder``."""
+        out: dict[str, dict[str, float]] = {}
+        for path in sorted(folder.glob("*.json")):
+            phase = out.setdefault(path.stem.rsplit("-", 1)[0], {})
+            for part, seconds in json.loads(path.read_text()).items():
+                phase[part] = round(phase.get(part, 0.0) + seconds, 4)
+        return out
 
 
 def save_bucketed(stem: Path, records: np.ndarray, bucket: np.ndarray, buckets: int) -> None:
@@ -88,6 +187,9 @@ class DecidedStep(GlobalStep[ParamsT]):
 
     def write_summary(self, ctx: StageContext, summary: dict[str, Any]) -> None:
         atomic_write_text(ctx.work / "summary.json", json.dumps(summary, indent=2))
+
+    def profile(self, ctx: StageContext) -> dict[str, dict[str, float]]:
+        return PhaseClock.gather(ctx.work / "profile")
 
     def summary(self, ctx: StageContext) -> dict[str, Any]:
         path = ctx.work / "summary.json"

@@ -114,6 +114,7 @@ BINARY_EXTENSIONS = frozenset(
     ]
 )
 _TEXT_CONTROL = {8, 9, 10, 12, 13, 27}
+_BINARY_CONTROL = bytes(b for b in range(32) if b not in _TEXT_CONTROL)
 _SNIFF_BYTES = 8192
 
 
@@ -127,7 +128,7 @@ def sniff_binary(head: bytes) -> str | None:
     if b"\x00" in head:
         return f"NUL byte at offset {head.index(0)}"
     if head:
-        control = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROL)
+        control = len(head) - len(head.translate(None, _BINARY_CONTROL))  # counted in C: one pass, no loop
         if control / len(head) > 0.10:
             return f"{control / len(head):.0%} control bytes in the first {len(head)} bytes"
     return None

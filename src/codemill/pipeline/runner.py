@@ -60,6 +60,9 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "write_statistics": False,
     "use_dictionary": ["kind", "lang", "repo", "rejected_by", "reason"],
 }
+#: A stage's output that only the next stage reads (``_run/stage-K/data/``) is written with lz4: it is read once
+#: and deleted with the run, and zstd's extra ratio costs more time than the disk it saves.
+INTERMEDIATE_PARQUET_OPTIONS: dict[str, Any] = {**PARQUET_OPTIONS, "compression": "lz4"}
 _FLUSH_BYTES = 64 << 20
 
 
@@ -276,8 +279,22 @@ def run_phase_task(root: str, stage: int, shards: int, phase: str, task: int) ->
     assert isinstance(step, GlobalStep)
     ctx = layout.context(stage, shards, len(stages))
     ctx.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     step.run_task(ctx, phase, task)
-    atomic_write_text(marker, "")
+    atomic_write_text(marker, json.dumps({"seconds": round(time.perf_counter() - started, 4)}))
+
+
+def phase_seconds(layout: RunLayout, stage: int, step: GlobalStep, shards: int, stages: int) -> dict[str, float]:
+    """Seconds each phase of the global step that opens ``stage`` took, summed over its tasks (work done, not
+    wall time: parallel tasks add up), from the phase markers."""
+    out: dict[str, float] = {}
+    for phase, count in step.phases(layout.context(stage, shards, stages)):
+        total = 0.0
+        for task in range(count):
+            text = layout.phase_done(stage, phase, task).read_text()
+            total += json.loads(text)["seconds"] if text else 0.0  # markers of older runs hold no time
+        out[phase] = round(total, 4)
+    return out
 
 
 # ------------------------------------------------------------------------------------------- one shard
@@ -308,8 +325,10 @@ def _apply(step: Step, batch: list[Document]) -> tuple[list[Document], list[Reje
 class _BufferedParquet:
     """A Parquet file written in row groups of about ``rows`` rows, under a temporary name."""
 
-    def __init__(self, path: Path, schema: Any, to_table: Callable[[list], Any], rows: int) -> None:
-        self.writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+    def __init__(
+        self, path: Path, schema: Any, to_table: Callable[[list], Any], rows: int, options: dict[str, Any]
+    ) -> None:
+        self.writer = pq.ParquetWriter(path, schema, **options)
         self.to_table, self.rows = to_table, rows
         self.buffer: list = []
         self.nbytes = 0
@@ -384,10 +403,18 @@ def run_shard(root: str, stage: int, index: int, shards: int) -> dict[str, Any]:
     data_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(data_path) as data_tmp, atomic_path(rejected_path) as rej_tmp:
         kept_out = _BufferedParquet(
-            data_tmp, document_schema(names), lambda docs: documents_to_table(docs, names), rows
+            data_tmp,
+            document_schema(names),
+            lambda docs: documents_to_table(docs, names),
+            rows,
+            PARQUET_OPTIONS if last else INTERMEDIATE_PARQUET_OPTIONS,
         )
         rejected_out = _BufferedParquet(
-            rej_tmp, rejected_schema(names), lambda rejections: rejections_to_table(rejections, names), rows
+            rej_tmp,
+            rejected_schema(names),
+            lambda rejections: rejections_to_table(rejections, names),
+            rows,
+            PARQUET_OPTIONS,
         )
         batches = _input_batches(layout, recipe, stage, index, shards, len(stages), read_stats, names)
         for batch, failed in batches:
@@ -504,6 +531,7 @@ def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | Non
     a run that kept nothing says why (:func:`codemill.pipeline.explain.explain_empty`)."""
     recipe, stages, finals = _load(layout)
     chain: list[StepStats] = []
+    phases: dict[str, dict[str, float]] = {}
     profile = Profile()
     rejected_rows = 0
     for stage, steps in enumerate(stages):
@@ -516,6 +544,9 @@ def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | Non
             if stage == len(stages) - 1:
                 profile.add(Profile.from_json(shard["profile"]))
             rejected_rows += pq.ParquetFile(layout.rejected_shard(stage, i)).metadata.num_rows
+        if stage > 0:  # a global step's time is mostly its phases, before the pass that applies its decisions
+            phases[steps[0].name] = phase_seconds(layout, stage, steps[0], shards, len(stages))  # type: ignore[arg-type]
+            totals[0].seconds += sum(phases[steps[0].name].values())
         chain += totals
     kept = kept_rows(layout, shards, len(stages))
     check_chain(chain, "run")
@@ -551,6 +582,14 @@ def summarise(layout: RunLayout, shards: int, seconds: float, failure: str | Non
         "rejection_examples": examples,
         "global_steps": {
             steps[0].name: steps[0].summary(layout.context(k, shards, len(stages)))  # type: ignore[attr-defined]
+            for k, steps in enumerate(stages)
+            if k > 0
+        },
+        "timings": {  # where a global step's time went (not part of its result: differs from run to run)
+            steps[0].name: {
+                "phases": phases[steps[0].name],
+                "parts": steps[0].profile(layout.context(k, shards, len(stages))),  # type: ignore[attr-defined]
+            }
             for k, steps in enumerate(stages)
             if k > 0
         },

@@ -113,6 +113,10 @@ class GlobalStep(Step[ParamsT]):
     decisions. Tasks must write their files atomically and be deterministic.
     """
 
+    def profile(self, ctx: StageContext) -> dict[str, dict[str, float]]:
+        """Seconds per part of each phase, summed over its tasks, where the step records them (else empty)."""
+        return {}
+
     @abstractmethod
     def phases(self, ctx: StageContext) -> list[tuple[str, int]]:
         """The phases in order, each ``(name, number of tasks)``."""
