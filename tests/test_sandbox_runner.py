@@ -6,12 +6,14 @@ import base64
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from codemill.sandbox import LimitsOverride, Request, Result, run, run_many, warm
+from codemill.sandbox import LimitsOverride, Request, Result, run, run_many, warm, zygote
 from codemill.sandbox.caps import Caps, CapsExceeded
 from codemill.sandbox.languages import SandboxLanguage, get_language
 from codemill.sandbox.runner import missing_toolchain
@@ -436,6 +438,83 @@ def test_the_python_zygote_is_used_and_refuses_new_user_namespaces(monkeypatch: 
     result = run(Request(language="python", code=code))
     assert result.status == "passed", result.stderr
     assert result.stdout.split() == ["1", "-1", "1", "-1"]  # PID 1 of its own namespace: no bwrap init above it
+
+
+def test_the_zygote_outlives_the_pool_that_started_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PR_SET_PDEATHSIG fires when the *thread* that started the zygote ends: it died after every run_many batch
+    (a restart per batch, and a run in flight on another thread killed with it)."""
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", "1")
+    zygote._ZYGOTE._stop()  # so that the next batch's worker thread starts it
+    request = Request(language="python", code="pass\n")
+    assert [r.status for r in run_many([request] * 2, concurrency=2)] == ["passed", "passed"]
+    started = zygote._ZYGOTE._proc
+    assert [r.status for r in run_many([request] * 2, concurrency=2)] == ["passed", "passed"]
+    assert started is not None and zygote._ZYGOTE._proc is started and started.poll() is None
+
+
+def test_the_zygote_ends_when_its_host_is_killed() -> None:
+    """Its end is the socket's end: a host killed with SIGKILL leaves no zygote behind."""
+    script = (
+        "import os, signal\nfrom codemill.sandbox import Request, run, zygote\n"
+        "assert run(Request(language='python', code='pass')).status == 'passed'\n"
+        "print(zygote._ZYGOTE._proc.pid, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pid = int(done.stdout)
+
+    def zygote_alive() -> bool:  # a zombie's command line is empty
+        try:
+            return "zygote_main" in Path(f"/proc/{pid}/cmdline").read_text()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10  # it failed once at 2 s on a loaded machine; EOF comes at once when idle
+    while zygote_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not zygote_alive(), f"the zygote {pid} outlived its host: {Path(f'/proc/{pid}/stack').read_text()}"
+
+
+MEMORY_BOMB = (Path(__file__).parent / "sandbox_programs" / "hostile" / "memory_bomb.py").read_text()
+BOMB_LIMITS = LimitsOverride(cpu_seconds=10, wall_seconds=30, memory_mb=128)
+
+
+@pytest.mark.parametrize("zygote", ["1", "0"], ids=["zygote", "bubblewrap"])
+def test_a_memory_bomb_is_memory_exceeded_one_at_a_time_and_four_at_once(
+    zygote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the zygote a memory bomb once ended as ``timeout`` where bubblewrap said ``memory_exceeded``."""
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", zygote)
+    bomb = Request(language="python", code=MEMORY_BOMB, limits=BOMB_LIMITS)
+    results = [run(bomb) for _ in range(3)] + run_many([bomb] * 4, concurrency=4)
+    assert [r.status for r in results] == ["memory_exceeded"] * 7, [(r.status, r.message) for r in results]
+    assert all(r.run is not None and r.run.killed_by == "memory" for r in results)
+
+
+@pytest.mark.parametrize("zygote", ["1", "0"], ids=["zygote", "bubblewrap"])
+def test_every_run_has_a_session_and_a_scheduler_autogroup_of_its_own(
+    zygote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cause of the bomb's ``timeout``: every zygote run shared the host's session, so its autogroup, so one
+    session's CPU share under load (and a controlling terminal, where the host has one). bwrap: --new-session."""
+    own = Path("/proc/self/autogroup")
+    if not own.exists():
+        pytest.skip("no scheduler autogroups in this kernel")
+    monkeypatch.setenv("CODEMILL_SANDBOX_ZYGOTE", zygote)
+    code = "print(open('/proc/self/autogroup').read().split()[0])\nimport time\ntime.sleep(0.5)\n"
+    results = run_many([Request(language="python", code=code)] * 2, concurrency=2)
+    assert [r.status for r in results] == ["passed", "passed"], [r.stderr for r in results]
+    groups = [r.stdout.strip() for r in results]
+    assert own.read_text().split()[0] not in groups and groups[0] != groups[1], groups
+
+
+def test_a_time_limit_after_an_oom_kill_is_memory_exceeded() -> None:
+    """The OOM killer ended the child; its parent sleeps on into the wall limit: the memory limit came first."""
+    code = (
+        "import os, time\nif os.fork() == 0:\n    chunks = []\n    while True:\n"
+        "        chunks.append(bytearray(32 << 20))\nos.wait()\ntime.sleep(60)\n"
+    )
+    result = run(Request(language="python", code=code, limits=LimitsOverride(wall_seconds=3, memory_mb=64)))
+    assert result.status == "memory_exceeded", (result.status, result.message, result.stderr)
 
 
 def test_a_cgroup_removed_under_a_run_is_a_sandbox_error_not_a_crash_of_the_batch(

@@ -64,15 +64,21 @@ class PhaseCgroup:
 
     def __init__(self, memory_mb: int, processes: int) -> None:
         name = uuid.uuid4().hex
-        self.paths = {c: CGROUP_ROOT / c / PARENT / name for c in CONTROLLERS}
-        for path in self.paths.values():
-            path.mkdir()
+        # Plain strings and bare system calls: every run makes, reads and removes these, on the run's critical path.
+        self._dirs = {c: f"{CGROUP_ROOT}/{c}/{PARENT}/{name}" for c in CONTROLLERS}
+        for folder in self._dirs.values():
+            os.mkdir(folder)
         limit = str(memory_mb << 20)
         self._write("memory", "memory.limit_in_bytes", limit)
         with contextlib.suppress(OSError):  # only where swap accounting is on
             self._write("memory", "memory.memsw.limit_in_bytes", limit)
         self._write("memory", "memory.swappiness", "0")
         self._write("pids", "pids.max", str(processes))
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The group's folder in each controller."""
+        return {c: Path(folder) for c, folder in self._dirs.items()}
 
     def __enter__(self) -> PhaseCgroup:
         return self
@@ -81,22 +87,32 @@ class PhaseCgroup:
         self.remove()
 
     def _write(self, controller: str, name: str, value: str) -> None:
-        (self.paths[controller] / name).write_text(value)
+        fd = os.open(f"{self._dirs[controller]}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
 
     def _read(self, controller: str, name: str) -> str:
-        path = self.paths[controller] / name
         try:
-            return path.read_text()
+            fd = os.open(f"{self._dirs[controller]}/{name}", os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise CgroupVanished(
-                f"the run's cgroup {path.parent} was removed while it ran: is another process cleaning "
-                f"{path.parent.parent}? Leave the groups of running sandboxes alone"
+                f"the run's cgroup {self._dirs[controller]} was removed while it ran: is another process cleaning "
+                f"{self.paths[controller].parent}? Leave the groups of running sandboxes alone"
             ) from None
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):  # cgroup.procs of a fork bomb: up to pids.max lines
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode()
 
     @property
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a launcher writes its own pid to before it execs the sandbox."""
-        return [str(path / "cgroup.procs") for path in self.paths.values()]
+        return [f"{folder}/cgroup.procs" for folder in self._dirs.values()]
 
     def cpu_seconds(self) -> float:
         """CPU time used by every task that has been in the group (children that exited included)."""
@@ -140,10 +156,10 @@ class PhaseCgroup:
     def remove(self) -> None:
         """Kill what is left and remove the groups (a group with tasks cannot be removed)."""
         self.kill_all()
-        for path in self.paths.values():
+        for folder in self._dirs.values():
             for _ in range(100):
                 try:
-                    path.rmdir()
+                    os.rmdir(folder)
                     break
                 except FileNotFoundError:
                     break

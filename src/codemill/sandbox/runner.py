@@ -7,8 +7,10 @@ language cannot drift into scoring differently. Its rules, in order:
 1. The sandbox could not start (unknown language, missing toolchain, bad file names, bwrap failure):
    ``sandbox_error``, with a message that says how to fix it. A missing toolchain is never a silent failure.
 2. The sandbox ended the phase: ``timeout`` (CPU or wall time), ``memory_exceeded`` or
-   ``output_exceeded`` (output or file size), for the compile phase as for the run phase. A file-size kill
-   of the compiler's assembler or linker (the driver reports it and exits 1) is ``output_exceeded`` too.
+   ``output_exceeded`` (output or file size), for the compile phase as for the run phase. A time limit that
+   runs out after the OOM killer ended one of the phase's processes is ``memory_exceeded``: that came first.
+   A file-size kill of the compiler's assembler or linker (the driver reports it and exits 1) is
+   ``output_exceeded`` too.
 3. The compiler exited non-zero: ``compile_error``.
 4. The program exited 0: ``passed``, unless a completion marker was expected (``marker.py``) and is
    not on stdout: then it exited before its tests ended, ``failed``.
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import shutil
 import signal
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -133,6 +137,7 @@ def run(request: Request, caps: Caps | None = None) -> Result:
     """Run one request in the sandbox. Never raises for anything the program (or its request) does.
 
     ``caps``: the operator's maximums; every limit, the language's defaults included, is lowered to them."""
+    marks = {"begin": time.monotonic()}
     try:
         prepared = prepare(request)
     except UnknownLanguageError as error:
@@ -150,19 +155,29 @@ def run(request: Request, caps: Caps | None = None) -> Result:
     try:
         size = max(run_limits.memory_mb, compile_limits.memory_mb if language.compile else 0)
         with workspace(size) as space:
-            result = _run(request, prepared, space, run_limits, compile_limits)
+            marks["workspace"] = time.monotonic()
+            result = _run(request, prepared, space, run_limits, compile_limits, marks)
             if request.fetch_files:
                 result.files, result.files_left_out = fetch(
                     space.path, request.fetch_files, run_limits.file_size_mb << 20
                 )
     except (IsolationError, CgroupVanished) as error:
         return _error(request, language.name, str(error))
+    marks["released"] = time.monotonic()
     if prepared.marker is not None and result.phase == "run":
         _check_marker(result, prepared.marker)
+    result.timings.update(marks)
     return result
 
 
-def _run(request: Request, prepared: Prepared, space: Workspace, run_limits: Limits, compile_limits: Limits) -> Result:
+def _run(
+    request: Request,
+    prepared: Prepared,
+    space: Workspace,
+    run_limits: Limits,
+    compile_limits: Limits,
+    marks: dict[str, float],
+) -> Result:
     language, program = prepared.language, prepared.program
     file, main = language.file_name(program), language.main_name(program)
     result = Result(id=request.id, language=language.name, status="sandbox_error")
@@ -171,6 +186,7 @@ def _run(request: Request, prepared: Prepared, space: Workspace, run_limits: Lim
     (folder / file).write_text(program)
     if space.uid is not None:
         _chown_tree(folder, space.uid)
+    marks["files"] = time.monotonic()
 
     if language.compile is not None:
         argv = _format(language.compile, file, main, compile_limits)
@@ -182,6 +198,7 @@ def _run(request: Request, prepared: Prepared, space: Workspace, run_limits: Lim
             env.update({key: f"{env.get(key, '')} {value}".strip() for key, value in warm_path.env.items()})
             warm.install_seed(warm_path, folder, space.uid)
         outcome = execute(argv, folder, compile_limits, env, binds, uid=space.uid)
+        marks.update({f"compile.{step}": at for step, at in outcome.marks.items()})
         result.compile = outcome.result
         result.compile_seconds = outcome.result.wall_seconds
         if outcome.sandbox_failed:
@@ -192,6 +209,7 @@ def _run(request: Request, prepared: Prepared, space: Workspace, run_limits: Lim
     argv = _format(language.run, file, main, run_limits)
     env = _env(language, run_limits)
     outcome = execute(argv, folder, run_limits, env, language.binds, request.stdin.encode(), uid=space.uid)
+    marks.update({f"run.{step}": at for step, at in outcome.marks.items()})
     result.run = outcome.result
     result.run_seconds = outcome.result.wall_seconds
     if outcome.sandbox_failed:
@@ -206,8 +224,10 @@ def _run(request: Request, prepared: Prepared, space: Workspace, run_limits: Lim
 
 def _chown_tree(folder: Path, uid: int) -> None:
     """Hand the files the runner wrote to the run's user: its program may change them, as its own."""
-    for path in (folder, *folder.rglob("*")):
-        shutil.chown(path, uid, uid)
+    os.chown(folder, uid, uid)
+    for top, folders, files in os.walk(folder):
+        for name in (*folders, *files):
+            os.chown(os.path.join(top, name), uid, uid, follow_symlinks=False)
 
 
 def _check_marker(result: Result, marker: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["STATUSES", "Limits", "LimitsOverride", "PhaseResult", "Request", "Result", "Status"]
 
@@ -152,6 +152,20 @@ class Result(BaseModel):
     files_left_out: dict[str, str] = Field(
         default_factory=dict, description="Fetched files that did not come back: path -> why."
     )
+    _timings: dict[str, float] = PrivateAttr(default_factory=dict)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """``time.monotonic()`` when each step of the run ended (``workspace``, ``run.cgroup``, ``run.started``, ...).
+
+        For profiles (``bench/sandbox_bench.py``): kept out of every serialised form, so callers never see it."""
+        return self._timings
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields, equal results: when each step ended (``timings``) is no part of what came back."""
+        if not isinstance(other, Result):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     @property
     def passed(self) -> bool:

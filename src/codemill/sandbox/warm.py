@@ -15,9 +15,9 @@ Each was measured before it was kept (``bench/sandbox_bench.py``, numbers in ``b
   compiling our hello-world, mapped read-only by every compile: javac 1.3 s -> 0.7 s, scalac 5 s -> 3.5 s
   (kotlinc measured no gain: not used there).
 
-Not built, because they cannot pay enough or are not safe: a Python forkserver (a Python run costs about
-80 ms where a Bash one costs 50 ms: the sandbox's own start is most of it, and a forkserver that skipped it
-would share one process's state between programs), one JVM per batch (programs would share static state).
+Not built, because they cannot pay enough or are not safe: one JVM per batch (programs would share static
+state). Python's warm start is no warm path but the zygote (``zygote.py``): a fork per program, isolated
+after the fork, so no program shares another's state.
 
 Seeds live in ``/var/tmp/codemill-sandbox-warm-UID/`` (``CODEMILL_SANDBOX_WARM_DIR``; never under ``/tmp``,
 which the sandbox replaces), owned by the sandbox's caller and read-only for the sandbox's user, named by

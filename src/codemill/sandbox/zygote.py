@@ -4,10 +4,11 @@ Why: a Python run through bubblewrap starts a launcher chain, bubblewrap and a f
 zygote forks an interpreter that has already started and isolates the fork itself (see ``zygote_main.py`` for
 the steps, the same namespaces, mounts, uid, rlimits and seccomp filter as bubblewrap's path). It is used for
 the ``python`` entry's own command (``python3 -E -s -B FILE``) when the sandbox runs as root with cgroups, so
-that every run has its own uid and cgroup, and only when ``CODEMILL_SANDBOX_ZYGOTE=1``: opt-in for now (a
-memory bomb once ended as ``timeout`` through it where bubblewrap said ``memory_exceeded``, under load).
-One zygote serves a whole process: asking it for a run costs one fork, the rest happens in
-the run's own processes, so threads queue on it only for that fork.
+that every run has its own uid and cgroup; by default, ``CODEMILL_SANDBOX_ZYGOTE=0`` turns it off (every Python
+run then goes through bubblewrap). It was opt-in while a memory bomb could end as ``timeout`` through it where
+bubblewrap said ``memory_exceeded``, under load: its runs shared the host's session, so one scheduler autogroup;
+each run now starts a session of its own, as bubblewrap's do. One zygote serves a whole process: asking it for
+a run costs one fork, the rest happens in the run's own process, so threads queue on it only for that fork.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ ZYGOTE_MAIN = Path(__file__).with_name("zygote_main.py")
 
 
 def enabled() -> bool:
-    """Opt-in (``CODEMILL_SANDBOX_ZYGOTE=1``) until its memory-limit scoring matches bubblewrap's under load."""
-    return os.environ.get("CODEMILL_SANDBOX_ZYGOTE", "0").lower() in {"1", "true", "yes", "on"}
+    """On unless ``CODEMILL_SANDBOX_ZYGOTE`` is ``0`` (or false, no, off): a way back to bubblewrap for every run."""
+    return os.environ.get("CODEMILL_SANDBOX_ZYGOTE", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def serves(argv: Sequence[str], with_cgroup: bool, uid: int | None) -> bool:
@@ -78,7 +79,7 @@ class _Zygote:
         self._proc = self._sock = None
 
     def run(self, message: bytes, fds: list[int], env: Mapping[str, str]) -> int:
-        """Hand one run to the zygote; the pidfd of the run's first process (``C``)."""
+        """Hand one run to the zygote; the pidfd of the run (PID 1 of its own PID namespace)."""
         with self._lock:
             for _ in range(2):  # a zygote that died (killed, OOM) is restarted once
                 if self._proc is None or self._proc.poll() is not None:
@@ -129,5 +130,5 @@ def spawn(control: Mapping[str, object], env: Mapping[str, str], stdin: int) -> 
         for fd in (out_r, err_r, pidfd):
             os.close(fd)
 
-    # No return code to wait for (the run's first process is the zygote's child): its status documents say it all.
+    # No return code to wait for (the run is the zygote's child): its status documents, the zygote's, say it all.
     return Launched(pidfd, out_r, err_r, status_r, kill, lambda: -signal.SIGKILL, close)

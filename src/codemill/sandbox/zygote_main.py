@@ -8,15 +8,20 @@ per program, after the fork, with the same pieces bubblewrap uses, by code that 
 program's code:
 
 1. the zygote never reads a program: it gets a control message (the run folder, the run's uid, limits,
-   the cgroup files to join) and four descriptors (stdin, stdout, stderr, status) and forks ``C``;
-2. ``C`` joins the phase's cgroups, unshares mount, PID, network, IPC, UTS and cgroup namespaces, forks
-   ``G`` (PID 1 of the new PID namespace), waits for it and writes its exit status (bwrap's JSON shape);
-3. ``G`` builds a new root (a small read-only tmpfs with ``/usr`` and ``/etc`` bound read-only, a fresh
-   ``/proc``, a ``/dev`` of six devices, its own sized ``/tmp``, the run folder at ``/sandbox``),
-   ``pivot_root``s into it and detaches the old one, brings its loopback up, sets rlimits, closes every
-   other descriptor, becomes the run's uid (no capability left), sets no-new-privileges and the seccomp
-   filter (the sandbox's, plus: no new user namespace), clears the environment to the sandbox's, and only
-   then reads ``main.py`` and runs it as ``__main__``.
+   the cgroup files to join) and four descriptors (stdin, stdout, stderr, status), and forks the run into a
+   PID namespace of its own (``unshare(CLONE_NEWPID)`` before the fork, ``setns`` back after it: the run is
+   PID 1 there, the zygote stays where it was); it answers with the run's pidfd, and when the run ends it
+   reaps it and writes its exit status (bwrap's JSON shape);
+2. the run starts a session of its own, joins the phase's cgroups, unshares mount, network, IPC, UTS and
+   cgroup namespaces, builds a new root (a small read-only tmpfs with ``/usr`` and ``/etc`` bound
+   read-only, a fresh ``/proc``, a ``/dev`` of six devices, its own sized ``/tmp``, the run folder at
+   ``/sandbox``), ``pivot_root``s into it and detaches the old one, brings its loopback up, sets rlimits,
+   closes every other descriptor, becomes the run's uid (no capability left), sets no-new-privileges and
+   the seccomp filter (the sandbox's, plus: no new user namespace), clears the environment to the
+   sandbox's, and only then reads ``main.py`` and runs it as ``__main__``.
+
+One fork per run: an earlier design forked a helper that unshared and forked again, and each Python fork and
+exit costs about a millisecond (the bench's profile).
 
 What differs from a fresh ``python3 main.py``: the modules in ``PRELOAD`` are already imported (each child
 gets its own copy: nothing a program does reaches the zygote or another program), and the hash seed of
@@ -25,10 +30,14 @@ gets its own copy: nothing a program does reaches the zygote or another program)
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
+import gc
 import json
 import os
+import resource
+import selectors
 import signal
 import socket
 import struct
@@ -144,8 +153,6 @@ class _SockFprog(ctypes.Structure):
 
 def _become_the_run(request: dict) -> None:
     """Rlimits, then the run's uid (every capability gone), then no-new-privileges and the seccomp filter."""
-    import resource
-
     for name, (soft, hard) in request["rlimits"].items():
         resource.setrlimit(RLIMITS[name], (soft, hard))
     uid = request["uid"]
@@ -202,17 +209,39 @@ def _run_main(file: str) -> int:
     return status
 
 
-def _grandchild(request: dict, stdin: int, stdout: int, stderr: int, status: int) -> None:
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def _close_all_but(keep: list[int]) -> None:
+    """Close every descriptor from 3 up but ``keep``."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def _child(request: dict, fds: list[int]) -> None:
+    """The run, from the fork on: PID 1 of its own PID namespace. Isolate, then run the program. Never returns."""
+    stdin, stdout, stderr, status = fds
     try:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # Then the zygote's descriptors: its socket, and the status pipes of the other live runs, whose hosts
+        # wait for their end of file (a copy held here would delay it until this run's isolation is done).
+        _close_all_but(fds)
+        # A session of its own, as bwrap's --new-session: no controlling terminal to inject input into, and
+        # its own scheduler autogroup. Without it every run shared the zygote's (the host's) autogroup, so
+        # under load all runs together got one session's CPU share: memory bombs ran out the wall clock
+        # (``timeout``) before they reached the memory limit, where bubblewrap's runs said ``memory_exceeded``.
+        os.setsid()
+        for procs in request["cgroup_procs"]:
+            with open(procs, "w") as joined:
+                joined.write(str(os.getpid()))  # 1: pids are read in the writer's namespace, so this is itself
+        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP), "unshare")
         _new_root(request)
         libc.sethostname(b"sandbox", 7)
         _loopback_up()
         os.chdir("/sandbox")
         for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
             os.dup2(fd, target)
-        os.closerange(3, status)
-        os.closerange(status + 1, 1 << 16)
+        _close_all_but([status])
         _become_the_run(request)
         os.environ.clear()
         os.environ.update(request["env"])
@@ -225,65 +254,87 @@ def _grandchild(request: dict, stdin: int, stdout: int, stderr: int, status: int
     os._exit(_run_main(request["file"]))
 
 
-def _child(request: dict, fds: list[int]) -> None:
-    """``C``: join the cgroups, unshare, fork ``G`` and report its exit status. Never returns."""
-    stdin, stdout, stderr, status = fds
+class _Runs:
+    """The zygote's live runs: each one's pidfd (readable once it exited) and its status pipe, to report the exit."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(sock, selectors.EVENT_READ)
+        self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def start(self, request: dict, fds: list[int]) -> int:
+        """Fork the run into a new PID namespace (it is PID 1 there); its pidfd."""
+        _check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")  # for the next child only
+        try:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    _child(request, fds)
+                finally:
+                    os._exit(125)
+        finally:  # the zygote's own later children: back in its own namespace, ready for a fresh one
+            if libc.setns(self.own_pid_namespace, CLONE_NEWPID) != 0:
+                os._exit(1)  # every later run would share a namespace: end, the host starts a new zygote
+        for fd in fds[:3]:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)  # before any reaping: the host's handle can never name a reused pid
+        self.selector.register(pidfd, selectors.EVENT_READ, (pid, fds[3]))
+        return pidfd
+
+    def finish(self, pidfd: int, pid: int, status: int) -> None:
+        """Reap an ended run and write its exit status as bwrap would (128 + N for signal N)."""
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        _, wait_status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(wait_status)
+        with contextlib.suppress(OSError):  # the host gave up on the run: nobody reads this any more
+            os.write(status, json.dumps({"exit-code": code if code >= 0 else 128 - code}).encode() + b"\n")
+        os.close(status)
+
+
+def _handle(runs: _Runs, sock: socket.socket) -> bool:
+    """One control message: start its run and answer with the run's pidfd. False once the host has gone."""
+    message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
+    if not message:
+        return False
+    if len(fds) != 4:
+        sock.send(json.dumps({"error": f"expected 4 descriptors, got {len(fds)}"}).encode())
+        for fd in fds:
+            os.close(fd)
+        return True
     try:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        for procs in request["cgroup_procs"]:
-            with open(procs, "w") as joined:
-                joined.write(str(os.getpid()))
-        flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
-        _check(libc.unshare(flags), "unshare")
-        pid = os.fork()
-    except BaseException as error:
-        os.write(stderr, f"the Python zygote could not start the run: {error!r}\n".encode())
-        os._exit(125)
-    if pid == 0:
-        _grandchild(request, stdin, stdout, stderr, status)
-    for fd in (stdin, stdout, stderr):
-        os.close(fd)
-    _, wait_status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(wait_status)
-    os.write(status, json.dumps({"exit-code": code if code >= 0 else 128 - code}).encode() + b"\n")
-    os._exit(0)
+        pidfd = runs.start(json.loads(message), fds)
+    except OSError as error:
+        sock.send(json.dumps({"error": repr(error)}).encode())
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return True
+    socket.send_fds(sock, [json.dumps({"ok": True}).encode()], [pidfd])
+    return True
 
 
 def serve(sock: socket.socket) -> None:
-    """Fork a ``C`` per control message; answer with its pidfd. Ends when the host closes the socket."""
+    """Start a run per control message, report each run's exit. Ends when the host closes the socket."""
+    runs = _Runs(sock)
     while True:
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:  # reap the finished runs
-                pass
-        except ChildProcessError:
-            pass
-        message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
-        if not message:
-            return
-        request = json.loads(message)
-        if len(fds) != 4:
-            sock.send(json.dumps({"error": f"expected 4 descriptors, got {len(fds)}"}).encode())
-            for fd in fds:
-                os.close(fd)
-            continue
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            try:
-                _child(request, fds)
-            finally:
-                os._exit(125)
-        for fd in fds:
-            os.close(fd)
-        pidfd = os.pidfd_open(pid)  # before any reaping: the host's handle can never name a reused pid
-        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
-        os.close(pidfd)
+        for key, _ in runs.selector.select():
+            if key.data is None:
+                if not _handle(runs, sock):
+                    return
+            else:
+                runs.finish(key.fd, *key.data)
 
 
 def main() -> None:
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the host's service ends: so does the zygote
+    # No PR_SET_PDEATHSIG here: it fires when the host *thread* that started the zygote ends (a run_many pool's
+    # worker), which killed the zygote after every batch. The host's end is the socket's end: ``serve`` returns.
     for name in PRELOAD:
         __import__(name)
+    # What is alive now is never garbage-collected in a run: a full collection in a child otherwise writes to
+    # every object's header, copying the zygote's pages one by one (6 ms a collection, measured).
+    gc.freeze()
     serve(socket.socket(fileno=int(sys.argv[1])))
 
 
