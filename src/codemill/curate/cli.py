@@ -9,19 +9,15 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow.parquet as pq
 import typer
-from rich.table import Table
 
 from codemill.clikit import fail as _fail
 from codemill.clikit import out
-from codemill.data.sources import InputError
-from codemill.pipeline.explain import explanation_lines
-from codemill.pipeline.recipe import Recipe, RecipeError, default_recipe_path, load_recipe, parse_recipe
-from codemill.pipeline.runner import RunError, RunFailed, iter_outputs
-from codemill.pipeline.stats import InvariantError
+
+if TYPE_CHECKING:
+    from codemill.pipeline.recipe import Recipe
 
 __all__ = ["curate", "decontaminate", "dedup", "export", "inspect", "report"]
 
@@ -76,6 +72,8 @@ def curate(
     Examples: `codemill curate -i repos/ -o out/` (rerun it to resume a killed run);
     `codemill curate my.yaml -i the-stack.parquet --columns stack -o out/ --executor ray`.
     """
+    from codemill.pipeline.recipe import RecipeError, default_recipe_path, load_recipe
+
     try:
         rec = load_recipe(recipe or default_recipe_path())
     except RecipeError as exc:
@@ -92,6 +90,13 @@ def dedup(
     verify: Annotated[str, typer.Option(help="Check candidate pairs: exact, signature or none.")] = "exact",
     exact: Annotated[bool, typer.Option(help="Remove copies equal up to whitespace.")] = True,
     near: Annotated[bool, typer.Option(help="Remove MinHash-LSH near-duplicates.")] = True,
+    survivors: Annotated[
+        str,
+        typer.Option(
+            help="star: remove a document only for a survivor it is near itself; chain: one survivor per "
+            "connected cluster (fewer kept, but a removed document may be far from its survivor)."
+        ),
+    ] = "star",
     executor: ExecutorOpt = "local",
     workers: WorkersOpt = None,
     fmt: FormatOpt = None,
@@ -111,6 +116,7 @@ def dedup(
         "verify": verify,
         "exact": exact,
         "near": near,
+        "survivors": survivors,
     }
     _run(_one_step_recipe("dedup", step), inputs, output, executor, workers, fmt, columns, overwrite, ray_address)
 
@@ -155,6 +161,8 @@ def _parse_extra(spec: str) -> dict:
 
 
 def _one_step_recipe(name: str, step: dict) -> Recipe:
+    from codemill.pipeline.recipe import RecipeError, parse_recipe
+
     try:
         return parse_recipe({"name": name, "steps": [step]}, source=f"--options of codemill {name}")
     except RecipeError as exc:
@@ -174,7 +182,12 @@ def _run(
     ray_address: str | None,
 ) -> None:
     """Run a recipe from the command line: apply the reading overrides, run, print the summary."""
+    from codemill.data.sources import InputError
+    from codemill.pipeline.explain import explanation_lines
+    from codemill.pipeline.recipe import RecipeError
     from codemill.pipeline.run import curate as run_curate
+    from codemill.pipeline.runner import RunError, RunFailed
+    from codemill.pipeline.stats import InvariantError
 
     if executor not in ("local", "ray"):
         _fail(f"--executor must be 'local' or 'ray', not {executor!r}")
@@ -227,6 +240,8 @@ def _parse_columns(spec: str) -> dict[str, str]:
 
 
 def _print_summary(stats: dict) -> None:
+    from rich.table import Table
+
     table = Table(title=f"codemill curate — {stats['recipe']}", show_lines=False)
     for col in ("step", "in", "kept", "rejected", "top reasons", "seconds"):
         table.add_column(col, justify="left" if col in ("step", "top reasons") else "right")
@@ -271,6 +286,10 @@ def inspect(
     seed: Annotated[int, typer.Option(help="Seed for picking the sample.")] = 0,
 ) -> None:
     """Show a run's counts and a sample of kept and rejected documents with their reasons."""
+    from rich.table import Table
+
+    from codemill.pipeline.runner import iter_outputs
+
     stats_file = folder / "stats.json"
     if not stats_file.exists():
         _fail(f"{folder} has no stats.json: is it an output folder of a finished `codemill curate`?")
@@ -297,6 +316,8 @@ def inspect(
 
 def _sample_rows(files: list[Path], n: int, rng: random.Random) -> list[dict]:
     """Up to ``n`` rows from the first row group of a few randomly picked shards (cheap on huge outputs)."""
+    import pyarrow.parquet as pq
+
     rows: list[dict] = []
     for f in rng.sample(files, len(files)):
         pf = pq.ParquetFile(f)
@@ -309,11 +330,11 @@ def _sample_rows(files: list[Path], n: int, rng: random.Random) -> list[dict]:
 
 def report(folder: Annotated[Path, typer.Argument(help="An output folder of `codemill curate`.")]) -> None:
     """Write report.html again from a run's stats.json."""
-    from codemill.report import write_report
-
     stats_file = folder / "stats.json"
     if not stats_file.exists():
         _fail(f"{folder} has no stats.json")
+    from codemill.report import write_report  # matplotlib: only once there is something to plot
+
     out.print(f"report: {write_report(json.loads(stats_file.read_text()), folder / 'report.html')}", soft_wrap=True)
 
 
@@ -325,6 +346,7 @@ def export(
     """Write a run's documents as JSONL (the contract's columns, meta and scores as JSON objects)."""
     from codemill.data.schema import Document
     from codemill.data.writers import iter_parquet_rows, write_jsonl
+    from codemill.pipeline.runner import iter_outputs
 
     which = "rejected" if rejected else "data"
     files = list(iter_outputs(folder, which))

@@ -1,22 +1,22 @@
 """``codemill eval``: score completions made elsewhere, or the benchmarks' own reference solutions.
 
-A Typer sub-app; the main CLI mounts it with ``app.add_typer(eval_app, name="eval")`` (or as a single command).
+A Typer sub-app; the main CLI mounts its callback as the single command ``eval`` (:data:`codemill.cli.COMMANDS`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from codemill.clikit import command_group, err, out
 from codemill.clikit import fail as _fail
-from codemill.evaluate.base import Benchmark
-from codemill.evaluate.generate import GenerationPlan, generate_with_model
 from codemill.llm.spec import DEFAULT_MODEL, SPEC_HELP
+
+if TYPE_CHECKING:
+    from codemill.evaluate.base import Benchmark
+    from codemill.evaluate.generate import GenerationPlan
 
 __all__ = ["app"]
 
@@ -92,7 +92,11 @@ def evaluate(
     Qwen2.5-Coder-0.5B-Instruct), from --completions FILE (made elsewhere) or from the benchmarks' own reference
     solutions (--solutions canonical, the self-check).
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
     from codemill.evaluate.base import read_jsonl
+    from codemill.evaluate.generate import GenerationPlan
     from codemill.evaluate.score import canonical_rows, resolve, score, write
     from codemill.report.eval_html import write_eval_report
 
@@ -172,6 +176,9 @@ def _generate(
     llm_concurrency: int | None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """:func:`generate_with_model` with a progress bar and a one-line account of the model's work."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from codemill.evaluate.generate import generate_with_model
     from codemill.llm import LLMError
     from codemill.llm.models import cache_dir
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from codemill.clikit import err, fail, out
 
@@ -25,6 +24,8 @@ def loop(
     """Close the loop: evaluate the model, turn its failures into gaps, synthesise verified data for them, train,
     evaluate again — N rounds, resumable (a killed loop restarts at the first unfinished phase)."""
     from importlib.resources import files
+
+    from rich.table import Table
 
     from codemill.llm import LLMError
     from codemill.loop.engine import run_loop

@@ -1,10 +1,9 @@
 """``codemill sandbox``: run one program, check the toolchains, serve the HTTP API.
 
-A Typer sub-app so that the main CLI mounts it with one line
-(``app.add_typer(sandbox_app, name="sandbox")``) and the sandbox stays usable on its own
-(``python -m codemill.sandbox.cli``). ``run`` prints the :class:`~codemill.sandbox.schema.Result` as
-JSON on stdout, the same document the Python API and the HTTP service return, and exits 0 only
-when the program passed, so shell scripts can branch on it.
+A Typer sub-app so that the main CLI mounts it by name (``"sandbox"`` in :data:`codemill.cli.COMMANDS`) and
+the sandbox stays usable on its own (``python -m codemill.sandbox.cli``). ``run`` prints the
+:class:`~codemill.sandbox.schema.Result` as JSON on stdout, the same document the Python API and the HTTP
+service return, and exits 0 only when the program passed, so shell scripts can branch on it.
 """
 
 from __future__ import annotations
@@ -15,14 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from codemill.clikit import command_group, err
-from codemill.sandbox.isolation import isolation_report
-from codemill.sandbox.languages import LANGUAGES
-from codemill.sandbox.runner import run as run_request
-from codemill.sandbox.schema import LimitsOverride, Request
 
 __all__ = ["app"]
 
@@ -43,6 +36,9 @@ def run(
     output_bytes: Annotated[int | None, typer.Option(help="Bytes kept of stdout and of stderr.")] = None,
 ) -> None:
     """Run one program and print the result as JSON; exit 0 if it passed, 1 if not."""
+    from codemill.sandbox.runner import run as run_request
+    from codemill.sandbox.schema import LimitsOverride, Request
+
     code = sys.stdin.read() if file is None or str(file) == "-" else file.read_text()
     request = Request(
         language=language,
@@ -64,7 +60,11 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """For each language: toolchain version, and whether hello-world passes and a failing assertion fails."""
+    from rich.console import Console
+    from rich.table import Table
+
     from codemill.sandbox.doctor import check_languages
+    from codemill.sandbox.isolation import isolation_report
 
     report = check_languages(language or None)
     isolation = isolation_report()
@@ -128,6 +128,8 @@ def serve(
 @app.command()
 def languages() -> None:
     """List the languages and their aliases."""
+    from codemill.sandbox.languages import LANGUAGES
+
     for language in LANGUAGES:
         typer.echo(f"{language.name}: {', '.join(language.aliases)}")
 

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from codemill.clikit import err, fail, out
 
@@ -30,6 +28,9 @@ def synth(
     model twice.
     """
     from importlib.resources import files
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
 
     from codemill.llm import LLMError
     from codemill.pipeline.recipe import RecipeError

@@ -4,26 +4,21 @@
 Needs the ``train`` extra (torch, transformers, peft, accelerate, gguf), imported only when a model is loaded.
 """
 
-from codemill.train.external import run_external
-from codemill.train.sft import (
-    IGNORE_INDEX,
-    Example,
-    LoraOptions,
-    TrainError,
-    evaluate_loss,
-    read_sft,
-    render_example,
-    train_lora,
-)
+from codemill.lazy import lazy_exports
 
-__all__ = [
-    "IGNORE_INDEX",
-    "Example",
-    "LoraOptions",
-    "TrainError",
-    "evaluate_loss",
-    "read_sft",
-    "render_example",
-    "run_external",
-    "train_lora",
-]
+__all__, __getattr__, __dir__ = lazy_exports(  # imported when used: ``codemill train --help`` needs none of it
+    __name__,
+    {
+        "external": ("run_external",),
+        "sft": (
+            "IGNORE_INDEX",
+            "Example",
+            "LoraOptions",
+            "TrainError",
+            "evaluate_loss",
+            "read_sft",
+            "render_example",
+            "train_lora",
+        ),
+    },
+)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codemill.clikit import err, fail, out
 
@@ -34,6 +33,8 @@ def train(
     Runs on the GPU when there is one, else on the CPU (minutes for a 135M model on a few hundred rows).
     Needs the train extra of codemill (torch, transformers, peft).
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from codemill.llm import LLMError
     from codemill.train.sft import LoraOptions, TrainError, train_lora
 

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from codemill.clikit import command_group
-from codemill.curate.classify.model import ClassifierError
-from codemill.curate.classify.training import TrainOptions, evaluate, read_labelled, train
 
 app = command_group("Train and evaluate the small fastText classifiers of level 2.", no_args_is_help=True)
 
@@ -41,6 +39,9 @@ def train_cmd(
     ] = None,
 ) -> None:
     """Train a supervised fastText model (one thread, fixed seed: reproducible)."""
+    from codemill.curate.classify.model import ClassifierError
+    from codemill.curate.classify.training import TrainOptions, evaluate, read_labelled, train
+
     try:
         examples = read_labelled(data)
         if labels:
@@ -65,6 +66,9 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Precision, recall and F1 per label on labelled JSONL."""
+    from codemill.curate.classify.model import ClassifierError
+    from codemill.curate.classify.training import evaluate, read_labelled
+
     try:
         result = evaluate(model, read_labelled(data))
     except ClassifierError as exc:

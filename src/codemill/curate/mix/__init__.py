@@ -27,32 +27,15 @@ cannot bound it, so it is left out of that choice and reported short by its whol
 corpus through the default recipe still gets its code mixed, with the missing text and math in the report).
 """
 
-from codemill.curate.mix.counting import Counted, count_documents
-from codemill.curate.mix.options import (
-    DEFAULT_LEVEL_WEIGHTS,
-    DEFAULT_RATIO,
-    MixError,
-    MixOptions,
-    parse_ratio,
-    parse_weights,
-)
-from codemill.curate.mix.plan import plan_mix, select_copies
-from codemill.curate.mix.section import report_section
-from codemill.curate.mix.writing import iter_selected, mix, write_mix
+from codemill.lazy import lazy_exports
 
-__all__ = [
-    "DEFAULT_LEVEL_WEIGHTS",
-    "DEFAULT_RATIO",
-    "Counted",
-    "MixError",
-    "MixOptions",
-    "count_documents",
-    "iter_selected",
-    "mix",
-    "parse_ratio",
-    "parse_weights",
-    "plan_mix",
-    "report_section",
-    "select_copies",
-    "write_mix",
-]
+__all__, __getattr__, __dir__ = lazy_exports(  # imported when used: ``codemill mix --help`` needs none of it
+    __name__,
+    {
+        "counting": ("Counted", "count_documents"),
+        "options": ("DEFAULT_LEVEL_WEIGHTS", "DEFAULT_RATIO", "MixError", "MixOptions", "parse_ratio", "parse_weights"),
+        "plan": ("plan_mix", "select_copies"),
+        "section": ("report_section",),
+        "writing": ("iter_selected", "mix", "write_mix"),
+    },
+)

@@ -1,6 +1,6 @@
 """``codemill mix``: pick documents for a token budget at a code:text:math ratio, weighted by quality.
 
-A Typer sub-app; the main CLI registers it with ``app.add_typer(mix_app, name="mix")``.
+A Typer sub-app; the main CLI mounts it as ``mix`` (:data:`codemill.cli.COMMANDS`).
 """
 
 from __future__ import annotations
@@ -9,16 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
 from codemill.clikit import command_group, out
 from codemill.clikit import err as console
 from codemill.clikit import fail as _fail
-from codemill.curate.mix.options import MixError, MixOptions, parse_ratio, parse_weights
-from codemill.curate.mix.writing import mix
-from codemill.curate.pack.sources import PackInputError
-from codemill.curate.pack.tokenizer import TokenizerError
 
 app = command_group("Mix curated documents to a token budget split code:text:math (7:2:1), weighted by quality level.")
 
@@ -44,6 +38,14 @@ def mix_command(
     overwrite: Annotated[bool, typer.Option(help="Replace a mix already in the output folder.")] = False,
 ) -> None:
     """Mix documents (``codemill mix -i IN -o OUT --budget 1e9``)."""
+    from pydantic import ValidationError
+    from rich.table import Table
+
+    from codemill.curate.mix.options import MixError, MixOptions, parse_ratio, parse_weights
+    from codemill.curate.mix.writing import mix
+    from codemill.curate.pack.sources import PackInputError
+    from codemill.curate.pack.tokenizer import TokenizerError
+
     try:
         options = MixOptions(
             budget=int(budget) if budget else None,

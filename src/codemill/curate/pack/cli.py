@@ -10,17 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from codemill.clikit import command_group, out
 from codemill.clikit import err as console
 from codemill.clikit import fail as _fail
-from codemill.curate.pack.fim import FimOptions
-from codemill.curate.pack.packing import PackError, PackOptions
-from codemill.curate.pack.packing import pack as pack_inputs
-from codemill.curate.pack.sources import PackInputError, iter_documents
-from codemill.curate.pack.tokenizer import TokenizerError
-from codemill.curate.pack.verify import verify_pack
 
 app = command_group("Tokenise (Qwen2.5), FIM and pack curated documents into Megatron .bin/.idx and numpy shards.")
 
@@ -56,6 +49,14 @@ def pack(
     verify: Annotated[bool, typer.Option(help="Verify the shards against the input when done.")] = False,
 ) -> None:
     """Pack documents into fixed-length token sequences (``codemill pack -i IN -o OUT``)."""
+    from pydantic import ValidationError
+
+    from codemill.curate.pack.fim import FimOptions
+    from codemill.curate.pack.packing import PackError, PackOptions
+    from codemill.curate.pack.packing import pack as pack_inputs
+    from codemill.curate.pack.sources import PackInputError
+    from codemill.curate.pack.tokenizer import TokenizerError
+
     if ctx.invoked_subcommand is not None:
         return
     if not inputs or output is None:
@@ -91,6 +92,11 @@ def pack(
 
 
 def _verify(folder: Path, inputs: list[Path]) -> None:
+    from codemill.curate.pack.packing import PackError
+    from codemill.curate.pack.sources import PackInputError, iter_documents
+    from codemill.curate.pack.tokenizer import TokenizerError
+    from codemill.curate.pack.verify import verify_pack
+
     try:
         report = verify_pack(folder, iter_documents(inputs))
     except (PackInputError, TokenizerError, PackError) as exc:
