@@ -70,26 +70,49 @@ class ArrayWriter:
         os.replace(self.tmp, self.path)
 
 
+def _npy_layout(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and data offset of a ``.npy`` file, from its header."""
+    with path.open("rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
+        shape, _, dtype = read_header(f)
+        return shape, dtype, f.tell()
+
+
 class MappedArray:
     """A ``.npy`` file mapped read-only, whose pages can be handed back (:meth:`release`) after each use, so that
     random reads over a large file do not pile up in the process's resident memory."""
 
     def __init__(self, path: Path) -> None:
+        shape, dtype, offset = _npy_layout(path)
+        count = int(np.prod(shape))
         with path.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (
-                np.lib.format.read_array_header_2_0 if version >= (2, 0) else np.lib.format.read_array_header_1_0
-            )
-            shape, _, dtype = read_header(f)
-            offset = f.tell()
-            size = int(np.prod(shape)) * dtype.itemsize
-            self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) if size else None
-        flat = np.frombuffer(self._map, dtype, int(np.prod(shape)), offset) if self._map else np.zeros(0, dtype)
+            self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) if count else None
+        flat = np.frombuffer(self._map, dtype, count, offset) if self._map else np.zeros(0, dtype)
         self.array = flat.reshape(shape)
 
     def release(self) -> None:
         if self._map is not None:
             self._map.madvise(mmap.MADV_DONTNEED)
+
+
+class ArrayFile:
+    """A 1-D ``.npy`` file read a slice at a time with ``pread``: for sparse random reads of a file much larger
+    than what is read (no mapping, so nothing read stays resident)."""
+
+    def __init__(self, path: Path) -> None:
+        _, self.dtype, self.offset = _npy_layout(path)
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def slice(self, start: int, stop: int) -> np.ndarray:
+        size = self.dtype.itemsize
+        return np.frombuffer(os.pread(self.fd, (stop - start) * size, self.offset + start * size), self.dtype)
+
+    def release(self) -> None:
+        """Nothing is held between reads."""
+
+    def __del__(self) -> None:
+        os.close(self.fd)
 
 
 class PhaseClock:

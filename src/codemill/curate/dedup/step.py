@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from codemill.curate.decided import (
+    ArrayFile,
     ArrayWriter,
     DecidedStep,
     MappedArray,
@@ -157,7 +158,7 @@ class Dedup(DecidedStep[DedupParams]):
         return max(self.params.buckets, -(-rows * entry_bytes // (self.params.memory_mb << 20)))
 
     def run_task(self, ctx: StageContext, phase: str, task: int) -> None:
-        for cache in ("_maps", "_offsets"):  # files of another run may have had these names
+        for cache in ("_maps", "_shingle_files"):  # files of another run may have had these names
             self.__dict__.pop(cache, None)
         {"signatures": self._signatures, "candidates": self._candidates, "clusters": self._clusters}[phase](ctx, task)
 
@@ -301,9 +302,9 @@ class Dedup(DecidedStep[DedupParams]):
     def _exact_jaccard(self, ctx: StageContext, a: int, b: int) -> float:
         sets = []
         for doc in (a, b):
-            flat, offsets = self._shingle_file(ctx, doc >> 32)
+            shingles, offsets = self._shingle_file(ctx, doc >> 32)
             row = doc & 0xFFFFFFFF
-            sets.append(_sorted_set(flat[offsets[row] : offsets[row + 1]]))
+            sets.append(_sorted_set(shingles.slice(int(offsets[row]), int(offsets[row + 1]))))
         x, y = sets
         if not len(x) or not len(y):
             return 1.0 if len(x) == len(y) else 0.0
@@ -313,7 +314,7 @@ class Dedup(DecidedStep[DedupParams]):
         return inter / (len(x) + len(y) - inter)
 
     def _mapped(self, ctx: StageContext, kind: str, shard: int) -> MappedArray:
-        """A work array of a shard (``sig``, ``shingles``), mapped once per task; see :meth:`_release`."""
+        """A shard's signatures, mapped once per task; see :meth:`_release`."""
         maps = self.__dict__.setdefault("_maps", {})
         key = (ctx.work, kind, shard)
         if key not in maps:
@@ -326,11 +327,13 @@ class Dedup(DecidedStep[DedupParams]):
         for mapped in self.__dict__.get("_maps", {}).values():
             mapped.release()
 
-    def _shingle_file(self, ctx: StageContext, shard: int) -> tuple[np.ndarray, np.ndarray]:
-        offsets = self.__dict__.setdefault("_offsets", {})
-        if (ctx.work, shard) not in offsets:
-            offsets[(ctx.work, shard)] = np.load(ctx.work / "shingles" / f"{shard:05d}.offsets.npy")
-        return self._mapped(ctx, "shingles", shard).array, offsets[(ctx.work, shard)]
+    def _shingle_file(self, ctx: StageContext, shard: int) -> tuple[ArrayFile, np.ndarray]:
+        """A shard's shingles (read a document at a time: only borderline pairs need them) and their offsets."""
+        files = self.__dict__.setdefault("_shingle_files", {})
+        if (ctx.work, shard) not in files:
+            offsets = np.load(ctx.work / "shingles" / f"{shard:05d}.offsets.npy")
+            files[(ctx.work, shard)] = (ArrayFile(ctx.work / "shingles" / f"{shard:05d}.npy"), offsets)
+        return files[(ctx.work, shard)]
 
     def _rows(self, ctx: StageContext, kind: str, docs: np.ndarray) -> np.ndarray:
         """Signature rows of documents given as ``shard << 32 | row``."""
