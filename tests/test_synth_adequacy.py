@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from codemill.synth.adequacy import TestAudit, audit_tests, entry_points, mutants, read_tests, stub
+from codemill.synth.runner_tail import runner_tail
 from codemill.synth.schema import Attempt, Candidate, Target
 from codemill.synth.verify import verify_attempts
 
@@ -129,10 +130,36 @@ def test_a_stub_that_does_not_compile_is_stillborn_not_a_verdict() -> None:
     assert status == "passed" and audit.stub is None and audit.stillborn >= 1
 
 
-def test_asserts_inside_a_test_function_nobody_calls_are_not_accepted() -> None:
-    """Seen with Qwen2.5-Coder-0.5B: real-looking asserts inside ``def test_add():`` that is never called. Reading
-    finds a call of add and an assert, so only the runs can tell: the stub passes, and so does every mutant."""
+def test_test_functions_the_tests_only_define_are_run_as_a_runner_would() -> None:
+    """Seen with Qwen2.5-Coder-0.5B: real asserts inside ``def test_add():`` that nobody calls, so nothing ran and
+    the stub passed. A runner would call it; the program does: the right add is accepted, the wrong one fails,
+    and so does the stub (and a ``TestCase`` with no ``unittest.main()`` is run the same way)."""
     tests = "def test_add():\n    assert add(2, 3) == 5\n    assert add(-1, 1) == 0\n"
     status, audit = _gate("python", ADD, tests)
-    assert status == "passed" and audit.problems == []
-    assert audit.stub == "passed" and not audit.adequate(MIN)
+    assert status == "passed" and audit.problems == [] and audit.stub == "failed" and audit.adequate(MIN)
+    assert _gate("python", WRONG_ADD, tests)[0] == "failed"
+    case = (
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_add(self):\n"
+        "        self.assertEqual(add(2, 3), 5)\n"
+    )
+    assert _accepted("python", ADD, case) and _gate("python", WRONG_ADD, case)[0] == "failed"
+
+
+@pytest.mark.parametrize(
+    "tests",
+    [
+        "def test_add(numbers):\n    assert add(*numbers) == 5\n",  # a pytest fixture: no runner here to give it
+        "async def test_add():\n    assert add(2, 3) == 5\n",  # never awaited
+        "def test_add():\n    import os\n    os._exit(0)\n    assert add(2, 3) == 5\n",  # ends before its asserts
+    ],
+    ids=["fixture", "async", "exits-early"],
+)
+def test_test_functions_that_cannot_run_or_end_early_are_not_accepted(tests: str) -> None:
+    assert not _accepted("python", WRONG_ADD, tests)
+
+
+def test_the_runner_tail_calls_only_what_the_tests_leave_uncalled() -> None:
+    tests = "def test_a():\n    pass\n\ndef test_b(x=1):\n    pass\n\ndef helper():\n    pass\n\ntest_a()\n"
+    assert runner_tail(tests, "python") == "test_b()"
+    assert runner_tail("import unittest\nclass T(unittest.TestCase):\n    pass\nunittest.main()\n", "python") == ""
+    assert runner_tail("def test_a(:\n", "python") == "" and runner_tail("function test_a() {}", "javascript") == ""

@@ -19,6 +19,7 @@ from codemill.evaluate.extract import fenced_blocks
 from codemill.sandbox import LimitsOverride, Request, run_many
 from codemill.sandbox import marker as completion
 from codemill.sandbox.languages import UnknownLanguageError, get_language
+from codemill.synth.runner_tail import runner_tail
 from codemill.synth.schema import Attempt, Candidate, Outcome, Verification
 
 __all__ = ["DEFAULT_LIMITS", "dpo_pairs", "parse_blocks", "program", "sandbox_name", "verify_attempts"]
@@ -104,7 +105,8 @@ def program(language: str, code: str, tests: str) -> str:
     """The one program the sandbox runs for a solution and its tests.
 
     * Script languages (python, javascript, ruby...): the sandbox's own harness for the language, which for
-      these is the code followed by the tests (``assert``-style tests that call the solution).
+      these is the code followed by the tests (``assert``-style tests that call the solution); Python test
+      functions and ``TestCase`` classes that the tests only define are then run (:mod:`.runner_tail`).
     * Whole-program languages (``whole_program`` in :mod:`codemill.data.language_rules`: java, c, cpp, go, rust,
       csharp, kotlin, scala, haskell, d): the tests block is expected to be the full program, ``main`` included.
       If it already holds the solution's code verbatim (whitespace aside), it runs alone. Otherwise the code is
@@ -118,6 +120,8 @@ def program(language: str, code: str, tests: str) -> str:
     """
     name = sandbox_name(language)
     if not whole_program(name):
+        tail = runner_tail(tests, name)  # test functions the tests define but never call, run as a runner would
+        tests = f"{tests.rstrip()}\n\n{tail}\n" if tail else tests
         try:
             return get_language(name).program(code, tests)
         except UnknownLanguageError:
