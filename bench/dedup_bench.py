@@ -117,15 +117,21 @@ def build_corpus(limit: int, rng: random.Random) -> tuple[list[Path], dict[str, 
 
 
 def ten_x_corpus(texts: dict[str, str], rng: random.Random) -> Path:
-    """The corpus ten times as JSONL files: the originals, then nine edited copies of every document."""
+    """The corpus ten times as JSONL files: the originals, then nine edited copies of every document; files of
+    about 32 MB (a JSONL file is one unit of input, so this keeps shards the size they are for the folders)."""
     folder = WORK / "ten-x"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    part, size, out = 0, 0, None
     for copy in range(10):
-        with (folder / f"copy-{copy}.jsonl").open("w") as f:
-            for name, text in texts.items():
-                body = text if copy == 0 else edited_copy(text, rng.choice(NEAR_SHARES), rng)
-                f.write(json.dumps({"id": f"{copy}:{name}", "text": body}) + "\n")
+        for name, text in texts.items():
+            if out is None or size > 32_000_000:
+                out = out.close() if out else None
+                out, size, part = (folder / f"part-{part:04d}.jsonl").open("w"), 0, part + 1
+            body = text if copy == 0 else edited_copy(text, rng.choice(NEAR_SHARES), rng)
+            size += out.write(json.dumps({"id": f"{copy}:{name}", "text": body}) + "\n")
+    if out:
+        out.close()
     return folder
 
 

@@ -40,7 +40,8 @@ def _exit_with(pid: int) -> None:
 
 
 class LocalExecutor:
-    """A pool of ``workers`` processes kept for the whole run (tasks run in this process when ``workers`` is 1)."""
+    """A pool of ``workers`` processes kept for the whole run (tasks run in this process when ``workers`` is 1, or
+    when a lone task comes before the pool is started)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -54,7 +55,10 @@ class LocalExecutor:
             self.pool.shutdown(cancel_futures=True)
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
-        if self.workers <= 1 or len(tasks) <= 1:
+        # A lone task runs here only while there is no pool yet: once there is one, it runs there, so what it
+        # leaves in memory (a global step's clustering holds a little per document) goes back with its worker's
+        # heap, not into the main process for the rest of the run.
+        if self.workers <= 1 or (len(tasks) <= 1 and self.pool is None):
             for args in tasks:
                 yield fn(*args)
             return
