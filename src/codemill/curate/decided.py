@@ -108,9 +108,6 @@ class ArrayFile:
         size = self.dtype.itemsize
         return np.frombuffer(os.pread(self.fd, (stop - start) * size, self.offset + start * size), self.dtype)
 
-    def release(self) -> None:
-        """Nothing is held between reads."""
-
     def __del__(self) -> None:
         os.close(self.fd)
 

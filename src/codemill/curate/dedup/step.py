@@ -197,8 +197,9 @@ class Dedup(DecidedStep[DedupParams]):
                     shingle_offsets.append(offsets[1:] + shingle_offsets[-1][-1])
         with clock("write"):
             bands = np.concatenate(entries) if entries else np.zeros(0, BAND_DTYPE)
-            bucket = (bands["key"] % np.uint64(self._buckets(ctx))).astype(np.int64)
-            save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, self._buckets(ctx))
+            buckets = self._buckets(ctx)  # reads every input's footer: once per task
+            bucket = (bands["key"] % np.uint64(buckets)).astype(np.int64)
+            save_bucketed(work / "bands" / f"{shard:05d}", bands, bucket, buckets)
             sig_out.close()
             shingles_out.close()
             save_array(work / "shingles" / f"{shard:05d}.offsets.npy", np.concatenate(shingle_offsets))
@@ -354,7 +355,8 @@ class Dedup(DecidedStep[DedupParams]):
             offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
             uf = DiskUnionFind(work / "parent.npy", int(offsets[-1]))
             edges_total = 0
-            for bucket in range(self._buckets(ctx)):
+            buckets = self._buckets(ctx)
+            for bucket in range(buckets):
                 edges = np.load(work / "edges" / f"{bucket:05d}.npy")
                 edges_total += len(edges)
                 if len(edges):
@@ -390,7 +392,7 @@ class Dedup(DecidedStep[DedupParams]):
                 "false_negative_area": round(self.lsh.false_negative_area, 5),
             },
             "documents": int(offsets[-1]),
-            "buckets": self._buckets(ctx),
+            "buckets": buckets,
             "candidate_edges": edges_total,
             "clusters": len(cluster_sizes),
             "documents_in_clusters": int(cluster_sizes.sum()),
