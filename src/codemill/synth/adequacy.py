@@ -40,7 +40,9 @@ __all__ = [
     "entry_points",
     "mutants",
     "read_tests",
+    "signatures",
     "stub",
+    "without_definitions",
 ]
 
 AUDIT_LIMITS = LimitsOverride(cpu_seconds=5, wall_seconds=15)
@@ -164,6 +166,8 @@ def _declared_name(node: Any) -> Any | None:
 @dataclass(frozen=True)
 class _Function:
     name: str
+    node: Any
+    """The definition (for ``const f = () => ...``, the declarator)."""
     name_node: Any
     body: Any
     returns: str
@@ -187,7 +191,7 @@ def _functions(root: Any, data: bytes) -> Iterator[_Function]:
             )  # fmt: skip
             if name is not None and body is not None:
                 yield _Function(
-                    _text(name, data), name, body, _text(returns, data) if returns else "", body.type == "block"
+                    _text(name, data), node, name, body, _text(returns, data) if returns else "", body.type == "block"
                 )
             continue
         stack.extend(reversed(node.children))
@@ -200,6 +204,58 @@ def entry_points(code: str, language: str) -> list[str]:
         return []
     names = [f.name for f in _functions(*parsed) if f.name != "main"]
     return list(dict.fromkeys(names))
+
+
+def signatures(code: str, language: str) -> list[str]:
+    """The header of each function ``code`` defines (``main`` aside), its body left out: what the tests' writer
+    is shown, so that it calls the solution by the right name and arguments and has no body to copy."""
+    parsed = _tree(code, language)
+    if parsed is None:
+        return []
+    root, data = parsed
+    heads = []
+    for function in _functions(root, data):
+        if function.name != "main":
+            # up to the body, less a comment between the header and the body (Python's ``def f(x):  # note``)
+            before = [n for n in function.body.parent.children if n.end_byte <= function.body.start_byte]
+            end = max((n.end_byte for n in before if "comment" not in n.type), default=function.body.start_byte)
+            head = data[_whole_definition(function.node).start_byte : end].decode("utf-8", "replace")
+            heads.append(" ".join(head.split()).rstrip("{ ").rstrip())
+    return list(dict.fromkeys(heads))
+
+
+def _whole_definition(node: Any) -> Any:
+    """The statement to cut for a definition: with its decorators, or the ``const`` that holds only it."""
+    parent = node.parent
+    if parent is not None and parent.type == "decorated_definition":
+        return parent
+    if node.type == "variable_declarator" and parent is not None and parent.named_child_count == 1:
+        return parent
+    return node
+
+
+def without_definitions(tests: str, names: Sequence[str], language: str) -> tuple[str, list[str]]:
+    """``tests`` with its top-level definitions of ``names`` cut out, and the names it defined.
+
+    Why: asked for tests, small models copy the solution into them (and then test their copy, or nothing). The
+    copy is not the tests' to make: cut, the checks that remain run against the solution's own definition, and
+    tests that were only a copy are left with no check, which :func:`read_tests` then says."""
+    parsed = _tree(tests, language)
+    if parsed is None or not names:
+        return tests, []
+    root, data = parsed
+    cuts, cut_names = [], []
+    for function in _functions(root, data):
+        statement = _whole_definition(function.node)
+        if function.name in names and statement.parent is not None and statement.parent.id == root.id:
+            cuts.append((statement.start_byte, statement.end_byte))
+            cut_names.append(function.name)
+    if not cuts:
+        return tests, []
+    out = bytearray(data)
+    for start, end in sorted(cuts, reverse=True):
+        out[start:end] = b""
+    return re.sub(r"\n{3,}", "\n\n", out.decode("utf-8", "replace")).strip("\n") + "\n", sorted(set(cut_names))
 
 
 def _leaves(node: Any, into_strings: bool = False) -> Iterator[Any]:

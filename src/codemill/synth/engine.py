@@ -246,7 +246,7 @@ class Synth:
         verdicts = self._remembered(drafts)
         live = [d for d in drafts if verdicts[d.id][0] is None]
         solve(live, self.recipe.protocol.attempts)
-        write_tests(live)
+        write_tests(live, self.recipe.tests.retries)
         verified = {c.id: c for c in verify_attempts([to_candidate(d) for d in live])}
         for draft in live:
             draft.attempts = list(verified[draft.id].attempts)

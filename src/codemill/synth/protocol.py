@@ -21,8 +21,10 @@ import xxhash
 from codemill.data.language_rules import whole_program
 from codemill.evaluate.extract import extract_code
 from codemill.llm import Generation, Prompt
+from codemill.synth.adequacy import entry_points, read_tests, signatures, without_definitions
 from codemill.synth.agents import Agent, fence_of, title_of
 from codemill.synth.schema import Attempt, Candidate, Seed, Target, Turn
+from codemill.synth.verify import sandbox_name
 
 __all__ = ["Draft", "ask", "propose", "share", "solve", "to_candidate", "write_tests"]
 
@@ -214,25 +216,89 @@ def solve(drafts: list[Draft], attempts: int) -> None:
             draft.attempts.append(Attempt(answer.text, code))
 
 
+#: The shape of one check per language, with the function's own name: what the tests' harness sees fail
+#: (``console.assert`` never fails a Node run; a Bash check must end the script). A shape, not an example: the
+#: 0.5B copied a worked example's lines verbatim into the tests of other tasks (3 of 6 in a probe).
+_CHECK_SHAPES = {
+    "python": "assert {name}(<arguments>) == <expected result>",
+    "javascript": "assert.deepStrictEqual({name}(<arguments>), <expected result>);",
+    "typescript": "assert.deepStrictEqual({name}(<arguments>), <expected result>);",
+    "bash": '[ "$({name} <arguments>)" = "<expected output>" ] || exit 1',
+}
+_DECLARES_ASSERT = re.compile(
+    r"^[ \t]*(?:(?:const|let|var)\s+assert\s*=\s*require\([^)]*\)|import\s+(?:\*\s+as\s+)?assert\s+from\s+\S+)"
+    r";?[ \t]*$",
+    re.M,
+)
+_CHECK_PREAMBLES = {
+    "javascript": 'const assert = require("node:assert");',
+    "typescript": 'import assert from "node:assert";',
+}
+
+
 def _test_prompt(d: Draft) -> str:
+    """Tests written from the task and the solution's signatures, not its body: a model shown the body copies it
+    into the tests (every test block of a measured 0.5B run did), and expected values taken from the task are a
+    check of the solution, not a restatement of it."""
     lang = title_of(d.agent.language)
-    solution = _fenced(d.agent.language, d.attempts[0].code if d.attempts else "")
+    fence = fence_of(d.agent.language)
+    code = d.attempts[0].code if d.attempts else ""
     if whole_program(d.agent.language):
         return (
             f"Write a complete {lang} program that contains this solution unchanged and a main function that checks "
             "it on a few inputs and exits with a non-zero status if any check fails. "
-            f"One ```{fence_of(d.agent.language)} block.\n\nTask: {d.instruction}\n\nSolution:\n{solution}"
+            f"One ```{fence} block.\n\nTask: {d.instruction}\n\nSolution:\n{_fenced(d.agent.language, code)}"
         )
+    language = _sandbox(d)
+    heads, names = signatures(code, language), entry_points(code, language)
+    functions = ", ".join(f"`{h}`" for h in heads) or "(see the task)"
+    shape = _CHECK_SHAPES.get(language)
+    if shape is None or not names:
+        form = "a check that fails the program (a non-zero exit) when the result is wrong"
+    else:
+        preamble = _CHECK_PREAMBLES.get(language)
+        first = f"`{preamble}` first, then " if preamble else ""
+        form = f"{first}one line per check, each of the form `{shape.format(name=names[-1])}`"
     return (
-        f"Write tests for this {lang} task as plain assert statements (no test framework, no import of the solution: "
-        f"it is defined above the tests), in one ```{fence_of(d.agent.language)} block.\n\nTask: {d.instruction}"
-        f"\n\nSolution:\n{solution}"
+        f"Write tests for this {lang} function: 4 to 6 checks, each calls it on one input and compares the result "
+        "with the value the task asks for, so that a wrong result fails the program. Do not write the function "
+        "again (it is defined above the tests); no test framework, no printing.\n\n"
+        f"Task: {d.instruction}\n\nThe function: {functions}\n\n"
+        f"Write {form}. Reply with the tests only, in one ```{fence} block."
     )
 
 
-def write_tests(drafts: list[Draft]) -> None:
-    for draft, answer in zip(drafts, ask(drafts, "test", _test_prompt), strict=True):
-        draft.tests = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
+def write_tests(drafts: list[Draft], retries: int = 0) -> None:
+    """The tests of each draft. A definition of the solution's own functions in them is cut
+    (:func:`~codemill.synth.adequacy.without_definitions`; the transcript says so); tests that then read as no
+    tests (:func:`~codemill.synth.adequacy.read_tests`) are asked again, ``retries`` times, each with a new seed."""
+    pending = list(drafts)
+    for attempt in range(1 + retries):
+        step = "test" if attempt == 0 else f"test-retry-{attempt}"
+        for draft, answer in zip(pending, ask(pending, "test", _test_prompt, step=step), strict=True):
+            draft.tests = _tests_of(draft, answer)
+        pending = [d for d in pending if d.attempts and read_tests(d.attempts[0].code, d.tests, _sandbox(d))]
+        if not pending:
+            break
+
+
+def _sandbox(draft: Draft) -> str:
+    return sandbox_name(draft.agent.language)
+
+
+def _tests_of(draft: Draft, answer: Generation) -> str:
+    tests = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
+    language = _sandbox(draft)
+    whole = whole_program(language)  # its tests hold the solution on purpose: verify.program's rule
+    names = entry_points(draft.attempts[0].code, language) if draft.attempts and not whole else []
+    tests, cut = without_definitions(tests, names, language)
+    if language in _CHECK_PREAMBLES and draft.attempts and _DECLARES_ASSERT.search(draft.attempts[0].code):
+        tests = _DECLARES_ASSERT.sub("", tests)  # asked for, but the solution has it: a second one is a SyntaxError
+    if cut:
+        draft.transcript.append(
+            Turn("codemill", "tests-cut", "", "", f"cut the tests' own definition of {', '.join(cut)}")
+        )
+    return tests
 
 
 def to_candidate(draft: Draft) -> Candidate:

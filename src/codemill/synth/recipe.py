@@ -102,6 +102,9 @@ class TestsSpec(Strict):
         0.5, ge=0.0, le=1.0, description="share of the solution's mutants the tests must fail (where any ran)"
     )
     max_mutants: int = Field(4, ge=0, description="one-token mutants of the solution run against its tests")
+    retries: int = Field(
+        1, ge=0, description="tests that read as no tests (no call, no check, a copy of the solution) are asked again"
+    )
 
 
 class SteeringSpec(Strict):
