@@ -128,6 +128,23 @@ def test_a_stub_that_does_not_compile_is_stillborn_not_a_verdict() -> None:
     tests = "#include <cassert>\nint main() { assert(ref() == 1); return 0; }\n"
     status, audit = _gate("cpp", code, tests)
     assert status == "passed" and audit.stub is None and audit.stillborn >= 1
+    assert audit.mutants == 1 and audit.adequate(MIN)  # ``g = 2`` ran and the tests caught it
+    # with nothing to mutate, every variant is stillborn: nothing shows the tests can fail, so no acceptance
+    status, audit = _gate("cpp", "int g;\nint& ref() { return g; }\n", tests.replace("== 1", "== 0"))
+    assert status == "passed" and audit.mutants == 0 and not audit.adequate(MIN)
+    assert "stillborn" in audit.failures(MIN)[0]
+
+
+def test_a_whole_program_that_holds_the_solution_is_audited_with_the_variant_in_its_place() -> None:
+    """The hole: C++ tests that hold the solution verbatim (as the whole-program prompt once asked) made every
+    stub and mutant a duplicate definition, so all were stillborn and the audit accepted a check that cannot fail."""
+    code = "int add(int a, int b) {\n    return a + b;\n}\n"
+    vacuous = f"#include <cassert>\n{code}\nint main() {{\n    assert(add(2, 3) == add(2, 3));\n    return 0;\n}}\n"
+    status, audit = _gate("cpp", code, vacuous)
+    assert status == "passed" and audit.stub == "passed" and audit.stillborn == 0 and not audit.adequate(MIN)
+    real = f"#include <cassert>\n{code}\nint main() {{\n    assert(add(2, 3) == 5);\n    return 0;\n}}\n"
+    status, audit = _gate("cpp", code, real)
+    assert status == "passed" and audit.stub == "failed" and audit.mutation_score == 1.0 and audit.adequate(MIN)
 
 
 def test_test_functions_the_tests_only_define_are_run_as_a_runner_would() -> None:

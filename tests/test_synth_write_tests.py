@@ -103,3 +103,15 @@ def test_a_second_assert_import_is_dropped_where_the_solution_has_one() -> None:
     )
     write_tests([draft])
     assert draft.tests.strip() == "assert.deepStrictEqual(add(2, 3), 5);"
+
+
+def test_a_whole_program_languages_tests_are_its_main_and_the_solution_is_not_shown() -> None:
+    code = "#include <string>\nint count_digits(long long n) {\n    return std::to_string(n).size();\n}\n"
+    backend = Answers(["```cpp\n#include <cassert>\nint main() {\n    assert(count_digits(42) == 2);\n}\n```"])
+    draft = _draft("cpp", code, backend)
+    write_tests([draft])
+    [prompt] = backend.prompts
+    assert "`int count_digits(long long n)`" in prompt and "to_string" not in prompt
+    assert "`#include <cassert>` first, then `int main() { ... return 0; }`" in prompt
+    assert "assert(count_digits(<arguments>) == <expected result>);" in prompt
+    assert draft.tests.startswith("#include <cassert>\nint main()")

@@ -120,6 +120,11 @@ class TestAudit:
         why = list(self.problems)
         if self.stub == "passed":
             why.append("the tests pass against a stub that returns the zero value: they check nothing it computes")
+        if self.stillborn and self.stub is None and not self.mutants:
+            why.append(
+                "no variant of the solution compiled with the tests (stub and mutants stillborn): nothing shows "
+                "that they can fail"
+            )
         score = self.mutation_score
         if score is not None and score < min_mutation_score:
             why.append(f"the tests fail {self.killed} of {self.mutants} mutants (below {min_mutation_score:.2f})")
@@ -326,10 +331,14 @@ def _catches_own_assertions_js(root: Any, data: bytes) -> list[str]:
     return found
 
 
+def _around(code: str, tests: str, language: str) -> str:
+    """The tests without the solution where a whole program holds it verbatim (the rest is what they add)."""
+    return tests.replace(code.strip(), "") if whole_program(language) and code.strip() else tests
+
+
 def read_tests(code: str, tests: str, language: str) -> list[str]:
     """What is wrong with ``tests`` as tests of ``code``, by reading them (empty when nothing is)."""
-    if whole_program(language) and " ".join(code.split()) and " ".join(code.split()) in " ".join(tests.split()):
-        tests = tests.replace(code.strip(), "")  # a whole program that holds the solution: judge the rest
+    tests = _around(code, tests, language)
     parsed = _tree(tests, language)
     names = entry_points(code, language)
     problems: list[str] = []
@@ -459,10 +468,13 @@ def audit_tests(
     owners: list[tuple[int, str]] = []
     for index, (id_, language, code, tests) in enumerate(items):
         variants = [("stub", stub(code, language)), *(("mutant", m) for m in mutants(code, language, max_mutants))]
+        # A whole program that holds the solution holds the variant in its place (beside it, both would be
+        # defined twice: every variant stillborn, and the audit blind).
+        rest = _around(code, tests, language)
         for n, (kind, variant) in enumerate(variants):
             if variant is None:
                 continue
-            source, marker = completion.append(language, program(language, variant, tests))
+            source, marker = completion.append(language, program(language, variant, rest))
             requests.append(
                 Request(language=language, code=source, completion_marker=marker, limits=limits or AUDIT_LIMITS,
                         id=f"{id_}/{kind}{n}")

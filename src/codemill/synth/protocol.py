@@ -199,6 +199,10 @@ def leaks_critique(revised: str, critique: str, before: str) -> bool:
     return any(len(line) >= 20 and line in flat and line not in " ".join(before.split()) for line in lines)
 
 
+#: A whole-program language's tests bring ``main``; a solution with its own would not compile beside them.
+_NO_MAIN = " (the function and the includes or imports it needs, no main function: the tests bring it)"
+
+
 def solve(drafts: list[Draft], attempts: int) -> None:
     """``attempts`` independent solutions per draft (different seeds)."""
     for attempt in range(attempts):
@@ -207,7 +211,8 @@ def solve(drafts: list[Draft], attempts: int) -> None:
             "solve",
             lambda d: (
                 f"Solve this task in {title_of(d.agent.language)}. Reply with the complete code in one "
-                f"```{fence_of(d.agent.language)} block, then at most two sentences.\n\nTask: {d.instruction}"
+                f"```{fence_of(d.agent.language)} block{_NO_MAIN if whole_program(_sandbox(d)) else ''}, then at "
+                f"most two sentences.\n\nTask: {d.instruction}"
             ),
             step=f"solve-{attempt}",
         )
@@ -224,7 +229,9 @@ _CHECK_SHAPES = {
     "javascript": "assert.deepStrictEqual({name}(<arguments>), <expected result>);",
     "typescript": "assert.deepStrictEqual({name}(<arguments>), <expected result>);",
     "bash": '[ "$({name} <arguments>)" = "<expected output>" ] || exit 1',
+    "cpp": "assert({name}(<arguments>) == <expected result>);",
 }
+_MAINS = {"cpp": "int main() { ... return 0; }"}
 _DECLARES_ASSERT = re.compile(
     r"^[ \t]*(?:(?:const|let|var)\s+assert\s*=\s*require\([^)]*\)|import\s+(?:\*\s+as\s+)?assert\s+from\s+\S+)"
     r";?[ \t]*$",
@@ -233,32 +240,30 @@ _DECLARES_ASSERT = re.compile(
 _CHECK_PREAMBLES = {
     "javascript": 'const assert = require("node:assert");',
     "typescript": 'import assert from "node:assert";',
+    "cpp": "#include <cassert>",
 }
 
 
 def _test_prompt(d: Draft) -> str:
     """Tests written from the task and the solution's signatures, not its body: a model shown the body copies it
     into the tests (every test block of a measured 0.5B run did), and expected values taken from the task are a
-    check of the solution, not a restatement of it."""
-    lang = title_of(d.agent.language)
-    fence = fence_of(d.agent.language)
-    code = d.attempts[0].code if d.attempts else ""
-    if whole_program(d.agent.language):
-        return (
-            f"Write a complete {lang} program that contains this solution unchanged and a main function that checks "
-            "it on a few inputs and exits with a non-zero status if any check fails. "
-            f"One ```{fence} block.\n\nTask: {d.instruction}\n\nSolution:\n{_fenced(d.agent.language, code)}"
-        )
+    check of the solution, not a restatement of it. A whole-program language's tests are its ``main`` (and the
+    includes it needs): :func:`~codemill.synth.verify.program` puts the solution in front."""
+    lang, fence = title_of(d.agent.language), fence_of(d.agent.language)
     language = _sandbox(d)
+    code = d.attempts[0].code if d.attempts else ""
     heads, names = signatures(code, language), entry_points(code, language)
     functions = ", ".join(f"`{h}`" for h in heads) or "(see the task)"
+    whole = whole_program(language)
     shape = _CHECK_SHAPES.get(language)
     if shape is None or not names:
-        form = "a check that fails the program (a non-zero exit) when the result is wrong"
+        form = "checks that end the program with a non-zero status when a result is wrong"
+        form = f"a main function with {form}" if whole else form
     else:
         preamble = _CHECK_PREAMBLES.get(language)
         first = f"`{preamble}` first, then " if preamble else ""
-        form = f"{first}one line per check, each of the form `{shape.format(name=names[-1])}`"
+        inside = f"`{_MAINS[language]}` with " if language in _MAINS else ""
+        form = f"{first}{inside}one line per check, each of the form `{shape.format(name=names[-1])}`"
     return (
         f"Write tests for this {lang} function: 4 to 6 checks, each calls it on one input and compares the result "
         "with the value the task asks for, so that a wrong result fails the program. Do not write the function "
@@ -289,8 +294,7 @@ def _sandbox(draft: Draft) -> str:
 def _tests_of(draft: Draft, answer: Generation) -> str:
     tests = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
     language = _sandbox(draft)
-    whole = whole_program(language)  # its tests hold the solution on purpose: verify.program's rule
-    names = entry_points(draft.attempts[0].code, language) if draft.attempts and not whole else []
+    names = entry_points(draft.attempts[0].code, language) if draft.attempts else []
     tests, cut = without_definitions(tests, names, language)
     if language in _CHECK_PREAMBLES and draft.attempts and _DECLARES_ASSERT.search(draft.attempts[0].code):
         tests = _DECLARES_ASSERT.sub("", tests)  # asked for, but the solution has it: a second one is a SyntaxError
