@@ -81,6 +81,30 @@ def _token_nll(model: Any, text: str, window: int) -> tuple[int, float]:
     return len(targets), float(nll.mean())
 
 
+def _choice_logprobs(model: Any, messages: list[dict[str, str]], choices: list[str]) -> tuple[int, list[float]]:
+    """The prompt's tokens and the log-probability of each choice as the answer's first token.
+
+    The messages are put in the model's own chat template (the GGUF's ``tokenizer.chat_template``, with the
+    assistant's turn opened); one forward pass, then a softmax over the last position. A choice is its first token
+    (a single digit is one token in Qwen's and SmolLM2's vocabularies)."""
+    import numpy as np
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    meta = model.metadata
+    eos = model.detokenize([model.token_eos()]).decode("utf-8", "replace")
+    bos = model.detokenize([model.token_bos()]).decode("utf-8", "replace") if model.token_bos() >= 0 else ""
+    formatter = Jinja2ChatFormatter(meta["tokenizer.chat_template"], eos_token=eos, bos_token=bos)
+    text = formatter(messages=messages).prompt
+    tokens = model.tokenize(text.encode("utf-8"), add_bos=False, special=True)[: model.n_ctx()]
+    model.reset()
+    model.eval(tokens)
+    logits = np.ctypeslib.as_array(model._ctx.get_logits_ith(-1), shape=(model.n_vocab(),)).astype(np.float64)
+    shifted = logits - logits.max()
+    log_norm = np.log(np.exp(shifted).sum())
+    ids = [model.tokenize(c.encode("utf-8"), add_bos=False, special=False)[0] for c in choices]
+    return len(tokens), [float(shifted[i] - log_norm) for i in ids]
+
+
 def _embed(model: Any, texts: list[str]) -> list[list[float]]:
     # Each text in its own decode: a batched decode gives slightly different vectors depending on batch companions.
     return [model.embed(text, truncate=True) for text in texts]
@@ -91,6 +115,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "complete": _complete,
     "chat": _chat,
     "token_nll": _token_nll,
+    "choice_logprobs": _choice_logprobs,
     "embed": _embed,
 }
 
