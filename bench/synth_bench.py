@@ -4,10 +4,11 @@ Runs of ``codemill synth`` with the same recipe and budget (default: the shipped
 writes, 1.5B-Instruct judges, both embedded; ``--candidates`` candidates), with the agents' memory and/or without
 (``--memory both|on|off``). Reported per run: acceptance, accepted per hour of model time (from the transcripts,
 so a resumed run counts its first part), the tests' audit (how many stubs passed the tests, the mean mutation
-score), why outcomes were rejected, and 10 accepted samples for a reader to judge. Diversity is the distribution
-of pairwise similarity between the instructions made (exact Jaccard of normalised word 3-grams, the shingles the
-memory uses). Each setting runs in ``bench/.work/synth-*``: killed, the same command resumes its rounds. Writes
-``bench/results/synth.json``.
+score), the cross-check of solutions against the tests one check at a time (mean agreement, checks every solution
+failed: :mod:`codemill.synth.crosscheck`), why outcomes were rejected, and 10 accepted samples for a reader to
+judge. Diversity is the distribution of pairwise similarity between the instructions made (exact Jaccard of
+normalised word 3-grams, the shingles the memory uses). Each setting runs in ``bench/.work/synth-*``: killed,
+the same command resumes its rounds. Writes ``bench/results/synth.json``.
 
 Usage: ``python bench/synth_bench.py [--candidates 12] [--memory on] [--recipe configs/synth.yaml]``.
 """
@@ -73,6 +74,7 @@ def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
     scores = [a["mutation_score"] for a in audits if a.get("mutation_score") is not None]
     reasons = Counter(why.split(":")[0].split(" (")[0] for o in judged for why in o.get("rejected_because", []))
     accepted = [o for o in judged if o.get("accepted")]
+    crossed = [o["cross_check"] for o in judged if o.get("cross_check")]
     return {
         "memory": memory,
         "model_seconds": round(seconds, 1),
@@ -89,6 +91,10 @@ def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
         "stub_passed_the_tests": sum(a.get("stub") == "passed" for a in audits),
         "mean_mutation_score": round(sum(scores) / len(scores), 3) if scores else None,
         "mutation_scores_measured": len(scores),
+        "cross_checked": len(crossed),
+        "mean_agreement": round(sum(c["agreement"] for c in crossed) / len(crossed), 3) if crossed else None,
+        "checks_failed_by_every_solution": sum(c["failed_by_all"] for c in crossed),
+        "checks_cross_checked": sum(c["checks"] for c in crossed),
         "rejected_because": dict(reasons.most_common()),
         "accepted_samples": [
             {
@@ -100,6 +106,7 @@ def run(recipe_path: Path, candidates: int, memory: bool) -> dict[str, object]:
                 "tests": o["candidate"]["tests"],
                 "mutation_score": (o.get("tests_audit") or {}).get("mutation_score"),
                 "checklist_score": o.get("checklist_score"),
+                "agreement": (o.get("cross_check") or {}).get("agreement"),
             }
             for o in accepted[:10]
         ],

@@ -27,6 +27,7 @@ from codemill.llm import Cache
 from codemill.synth.adequacy import TestAudit, audit_tests
 from codemill.synth.agents import build_agents
 from codemill.synth.checklist import checklist_prompt, parse_checklist, weighted_score
+from codemill.synth.crosscheck import CrossCheck, cross_check
 from codemill.synth.decontam import decontaminated
 from codemill.synth.outputs import write_outputs
 from codemill.synth.protocol import Draft, ask, propose, share, solve, to_candidate, write_tests
@@ -223,6 +224,15 @@ class Synth:
         audits = audit_tests(items, max_mutants=self.recipe.tests.max_mutants)
         return {item[0]: audit for item, audit in zip(items, audits, strict=True)}
 
+    def _cross_check(self, drafts: list[Draft]) -> dict[str, CrossCheck]:
+        """Every draft's solutions that parsed, against its tests one check at a time (reported, not a gate)."""
+        items = []
+        for draft in drafts:
+            parsed = [a for a in draft.attempts if a.verification is not None and a.verification.parsed is not False]
+            codes = [a.code for a in parsed if a.code.strip()]
+            items.append((draft.id, sandbox_name(draft.agent.language), codes, draft.tests))
+        return {item[0]: found for item, found in zip(items, cross_check(items), strict=True) if found is not None}
+
     def _rejections(self, outcome: Outcome, audit: TestAudit | None) -> list[str]:
         """Why a judged outcome is not accepted: every gate it fails, in order (empty: accepted)."""
         if not outcome.passed:
@@ -251,6 +261,7 @@ class Synth:
         for draft in live:
             draft.attempts = list(verified[draft.id].attempts)
         audits = self._audit(live)
+        checked = self._cross_check(live)
         judged = dict(zip([d.id for d in live], self._judge(live), strict=True))
         texts = [d.instruction + "\n" + "\n".join(a.answer for a in d.attempts) + "\n" + d.tests for d in live]
         contaminated = dict(zip([d.id for d in live], decontaminated(texts, self.recipe.decontaminate), strict=True))
@@ -263,6 +274,8 @@ class Synth:
                 outcome.decontaminated = contaminated[draft.id]
                 audit = audits.get(draft.id)
                 outcome.tests_audit = audit.to_json() if audit is not None else None
+                crossed = checked.get(draft.id)
+                outcome.cross_check = crossed.to_json() if crossed is not None else None
                 outcome.rejected_because = self._rejections(outcome, audit)
                 outcome.accepted = not outcome.rejected_because
             outcomes.append(outcome)

@@ -109,6 +109,8 @@ class Outcome:
     """What :mod:`codemill.synth.adequacy` found of the tests of a passing sample (None: not audited)."""
     rejected_because: list[str] = field(default_factory=list)
     """Why a judged outcome is not accepted (empty when it is, or when memory refused it)."""
+    cross_check: dict[str, Any] | None = None
+    """Solutions against the tests one check at a time (:mod:`codemill.synth.crosscheck`; None: not done)."""
 
     @property
     def novelty(self) -> float:
