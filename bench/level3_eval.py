@@ -31,6 +31,12 @@ stdlib and Go files and on site-packages ``_pb2.py``; ``lm_quality`` on 400 file
 site-packages: their numbers here are optimistic. A new model must leave :func:`validation_paths` out of training.
 
     .venv/bin/python bench/level3_eval.py [--per-source 60] [--model lm_quality] [--model PATH] [--threshold 0.5]
+        [--judge qwen2.5-coder-1.5b-instruct --judge-per-source 5]
+
+``--judge`` also scores a sample (``--judge-per-source`` rows of each source, by text hash) with the rubric judge
+(:mod:`codemill.curate.classify.judge`; score / 5), beside the other scorers on the same sample: the judge
+reads a file in about half a minute on 2 cores, so it does not read the whole set. Its answers are cached in
+``bench/.work/level3-judge.jsonl``.
 
 Writes ``bench/results/level3_eval.json`` and prints one table, a column pair per scorer.
 """
@@ -524,6 +530,40 @@ def model_scorer(model: str) -> Scorer:
     return lambda texts: clf.probabilities(texts, "good")
 
 
+def judge_scorer(model: str, cache: Path, langs: dict[str, str]) -> Scorer:
+    """The rubric judge (:mod:`codemill.curate.classify.judge`) on the embedded ``model``: its expected 0-5 score
+        over 5, so the threshold reads the same; answers cached in ``cache`` (a killed run resumes). ``langs``: each
+    text's language by its :func:`sha1`."""
+    from codemill.curate.classify.judge import annotate_with_judge
+    from codemill.data.schema import Document
+    from codemill.llm.choices import ChoiceScorer
+
+    def score(texts: list[str]) -> list[float]:
+        judge = ChoiceScorer(model)
+        try:
+            docs = [Document(id=sha1(t), text=t, lang=langs[sha1(t)]) for t in texts]
+            done = lambda n, sec: print(f"\rjudged {n} new ({sec:.1f} s the last)", end="", flush=True)  # noqa: E731
+            rows = annotate_with_judge(docs, judge, cache, on_done=done)
+            print()
+            return [r["score"] / 5 for r in rows]
+        finally:
+            judge.close()
+
+    return score
+
+
+def judge_sample(rows: Sequence[Row], per_source: int) -> list[Row]:
+    """At most ``per_source`` rows of each (language, source), chosen by the hash of their text."""
+    taken: Counter[tuple[str, str]] = Counter()
+    out = []
+    for r in sorted(rows, key=lambda r: sha1(r["text"])):
+        key = (r["lang"], r["source"])
+        if taken[key] < per_source:
+            taken[key] += 1
+            out.append(r)
+    return out
+
+
 def score_sets(rows: Sequence[Row], scorers: dict[str, Scorer], threshold: float = 0.5) -> dict[str, Any]:
     """Per scorer: overall AUC, AUC without planted rows, AUC of ``library`` vs each negative source of the same
     language, the share of each (lang, source) at or over ``threshold``, and AUC per library root (Python)."""
@@ -625,6 +665,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--model", action="append", help="shipped model name or .ftz path (repeatable)")
     parser.add_argument("--threshold", type=float, default=0.5, help="score that reaches the top level")
+    parser.add_argument(
+        "--judge", help="also the rubric judge on this embedded model (e.g. qwen2.5-coder-1.5b-instruct)"
+    )
+    parser.add_argument("--judge-per-source", type=int, default=5, help="rows per source the judge reads")
     args = parser.parse_args()
     models = args.model or ["lm_quality", "code_quality"]
 
@@ -640,6 +684,16 @@ def main() -> None:
     control = unparse_control(originals, scorers)
     scored = time.perf_counter() - start
     print_table(results, control, args.threshold)
+    judged = None
+    if args.judge:  # on a sample (minutes per file on 2 cores), beside the other scorers on the same sample
+        sample = judge_sample(rows, args.judge_per_source)
+        start = time.perf_counter()
+        langs = {sha1(r["text"]): r["lang"] for r in rows}
+        judge = judge_scorer(args.judge, ROOT / "bench/.work/level3-judge.jsonl", langs)
+        judged = score_sets(sample, {**scorers, f"judge:{args.judge}": judge}, args.threshold)
+        seconds = time.perf_counter() - start
+        print(f"\nthe judge's sample: {len(sample)} rows, {seconds:.0f} s (cached answers reused)")
+        print_table(judged, dict.fromkeys(judged, None), args.threshold)
     groups = {k: dict(Counter(package_of(r) for r in rows if f"{r['lang']}/{r['source']}" == k)) for k in counts}
     record = {
         "benchmark": "level3_eval",
@@ -662,6 +716,9 @@ def main() -> None:
         "seconds": {"build_set": round(built, 1), "score": round(scored, 1)},
         "results": results,
         "control_unparse_round_trip_auc": control,
+        "judge_sample": (
+            None if judged is None else {"model": args.judge, "per_source": args.judge_per_source, "results": judged}
+        ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
