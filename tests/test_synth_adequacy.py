@@ -180,3 +180,16 @@ def test_the_runner_tail_calls_only_what_the_tests_leave_uncalled() -> None:
     assert runner_tail(tests, "python") == "test_b()"
     assert runner_tail("import unittest\nclass T(unittest.TestCase):\n    pass\nunittest.main()\n", "python") == ""
     assert runner_tail("def test_a(:\n", "python") == "" and runner_tail("function test_a() {}", "javascript") == ""
+
+
+def test_jest_style_tests_without_a_framework_run_as_jest_would() -> None:
+    """Seen with the 0.5B: ``describe``/``test`` blocks and ``expect(...).toEqual`` with no framework: a
+    ReferenceError for any solution. With the runner's globals the right solution passes and a wrong one fails."""
+    tests = (
+        'describe("add", () => {\n  test("sums", () => {\n    expect(add(2, 3)).toBe(5);\n'
+        "    expect([add(1, 1)]).toEqual([2]);\n  });\n});\n"
+    )
+    assert _accepted("javascript", JS_ADD, tests)
+    assert not _accepted("javascript", "function add(a, b) {\n  return a - b;\n}\n", tests)
+    assert "function it" not in runner_tail(tests, "javascript")  # only what the tests call
+    assert runner_tail(tests, "javascript", code="const test = 1;\n").count("function test") == 0

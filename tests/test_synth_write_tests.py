@@ -115,3 +115,15 @@ def test_a_whole_program_languages_tests_are_its_main_and_the_solution_is_not_sh
     assert "`#include <cassert>` first, then `int main() { ... return 0; }`" in prompt
     assert "assert(count_digits(<arguments>) == <expected result>);" in prompt
     assert draft.tests.startswith("#include <cassert>\nint main()")
+
+
+def test_tests_that_leave_out_the_assert_import_get_it() -> None:
+    """Seen with the 0.5B: ``assert.deepStrictEqual(...)`` lines without the require asked for: "assert is not
+    defined", so a right solution failed."""
+    draft = _draft(
+        "javascript",
+        "function add(a, b) {\n  return a + b;\n}\n",
+        Answers(["```js\nassert.deepStrictEqual(add(2, 3), 5);\n```"]),
+    )
+    write_tests([draft])
+    assert draft.tests == 'const assert = require("node:assert");\nassert.deepStrictEqual(add(2, 3), 5);\n'

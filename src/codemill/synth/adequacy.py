@@ -77,7 +77,10 @@ _LITERALS = {"True", "False", "true", "false"}
 # A check the harness sees: the tests' failure must reach the exit status (comments are removed first).
 _CHECKS = {
     "python": r"(?<![.\w])assert\b|\braise\b|\bself\.assert\w*\(|\bsys\.exit\(\s*[^0)\s]|\bexit\(\s*[1-9]",
-    "javascript": r"(?<![.\w])assert\s*[.(]|\bthrow\b|\bprocess\.exit\(\s*[1-9]|\bprocess\.exitCode\s*=\s*[1-9]",
+    "javascript": (  # expect(): the runner tail's Jest-style globals (codemill.synth.runner_tail)
+        r"(?<![.\w])assert\s*[.(]|\bthrow\b|\bprocess\.exit\(\s*[1-9]|\bprocess\.exitCode\s*=\s*[1-9]"
+        r"|(?<![.\w])expect\s*\("
+    ),
     "bash": r"\bexit\s+[1-9]|\breturn\s+[1-9]|\bset\s+-\w*e|\|\|\s*(?:exit|return|false)\b",
 }
 _CHECKS["typescript"] = _CHECKS["javascript"]

@@ -237,6 +237,7 @@ _DECLARES_ASSERT = re.compile(
     r";?[ \t]*$",
     re.M,
 )
+_USES_ASSERT = re.compile(r"(?<![.\w$])assert\s*[.(]")
 _CHECK_PREAMBLES = {
     "javascript": 'const assert = require("node:assert");',
     "typescript": 'import assert from "node:assert";',
@@ -296,8 +297,12 @@ def _tests_of(draft: Draft, answer: Generation) -> str:
     language = _sandbox(draft)
     names = entry_points(draft.attempts[0].code, language) if draft.attempts else []
     tests, cut = without_definitions(tests, names, language)
-    if language in _CHECK_PREAMBLES and draft.attempts and _DECLARES_ASSERT.search(draft.attempts[0].code):
-        tests = _DECLARES_ASSERT.sub("", tests)  # asked for, but the solution has it: a second one is a SyntaxError
+    code = draft.attempts[0].code if draft.attempts else ""
+    if language in {"javascript", "typescript"}:
+        if _DECLARES_ASSERT.search(code):
+            tests = _DECLARES_ASSERT.sub("", tests)  # asked for, but the solution has it: a second is a SyntaxError
+        elif _USES_ASSERT.search(tests) and not _DECLARES_ASSERT.search(tests):
+            tests = f"{_CHECK_PREAMBLES[language]}\n{tests}"  # asked for and left out: "assert is not defined"
     if cut:
         draft.transcript.append(
             Turn("codemill", "tests-cut", "", "", f"cut the tests' own definition of {', '.join(cut)}")

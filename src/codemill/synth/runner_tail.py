@@ -10,11 +10,16 @@ changes, and the completion marker still follows, so a test that ends the proces
 
 Only what a runner could call without help is called: a test function with parameters without defaults
 (pytest fixtures) or an ``async`` one stays uncalled, and such tests still fail the audit.
+
+JavaScript and TypeScript: Jest-style ``describe``/``it``/``test`` blocks and ``expect(...).toBe(...)`` that the
+tests call without a framework get minimal definitions (each body runs at once; ``expect`` checks with
+``node:assert``, ``toEqual`` as ``deepStrictEqual``: stricter than Jest, never looser).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 __all__ = ["runner_tail"]
 
@@ -26,9 +31,46 @@ assert _codemill_result.wasSuccessful(), "unittest: a test failed"
 """
 
 
-def runner_tail(tests: str, language: str) -> str:
+#: Jest-style globals, as function declarations: hoisted, so a tail defines them for calls above it. Each test
+#: body runs at once; an async body's failure is an unhandled rejection, which fails the Node process.
+_JS_GLOBALS = {
+    "describe": "function describe(name, body) { body(); }",
+    "it": "function it(name, body) { return body(); }",
+    "test": "function test(name, body) { return body(); }",
+    "expect": (
+        "function expect(actual) {\n"
+        '  const assert = require("node:assert");\n'
+        "  return {\n"
+        "    toBe: (expected) => assert.strictEqual(actual, expected),\n"
+        "    toEqual: (expected) => assert.deepStrictEqual(actual, expected),\n"
+        "    toStrictEqual: (expected) => assert.deepStrictEqual(actual, expected),\n"
+        "    toBeTruthy: () => assert.ok(actual),\n"
+        "    toBeFalsy: () => assert.ok(!actual),\n"
+        "    toThrow: () => assert.throws(actual),\n"
+        "  };\n"
+        "}"
+    ),
+}
+
+
+def _js_tail(tests: str, code: str) -> str:
+    """Definitions of the Jest-style globals the tests call and neither they nor the solution declare (a test
+    runner would give them; one declared twice would be a SyntaxError or, for a function, replace the other)."""
+    missing = []
+    for name, definition in _JS_GLOBALS.items():
+        called = re.search(rf"(?<![.\w$]){name}\s*\(", tests)
+        pattern = rf"\b(?:function\s*\*?\s*|(?:const|let|var|class)\s+|import\s+[^;]*\b){name}\b"
+        declared = re.search(pattern, tests) or re.search(pattern, code)
+        if called and not declared:
+            missing.append(definition)
+    return "\n".join(missing)
+
+
+def runner_tail(tests: str, language: str, code: str = "") -> str:
     """The lines to append after ``tests`` so that its test functions run (empty when there is nothing to add,
-    the language is not Python, or the tests do not parse)."""
+    the language is neither Python nor JavaScript/TypeScript, or Python tests do not parse)."""
+    if language in {"javascript", "typescript"}:
+        return _js_tail(tests, code)
     if language != "python":
         return ""
     try:

@@ -120,7 +120,7 @@ def program(language: str, code: str, tests: str) -> str:
     """
     name = sandbox_name(language)
     if not whole_program(name):
-        tail = runner_tail(tests, name)  # test functions the tests define but never call, run as a runner would
+        tail = runner_tail(tests, name, code)  # test functions the tests define but never call, run as a runner would
         tests = f"{tests.rstrip()}\n\n{tail}\n" if tail else tests
         try:
             return get_language(name).program(code, tests)
