@@ -603,6 +603,16 @@ def score_sets(rows: Sequence[Row], scorers: dict[str, Scorer], threshold: float
     return out
 
 
+def signal_aucs(rows: Sequence[Row]) -> dict[str, float | None]:
+    """Each objective signal's AUC alone (:mod:`codemill.curate.classify.quality_signals`; below 0.5: lower is
+    better): what a level-3 model could learn from them."""
+    from codemill.curate.classify.quality_signals import SIGNALS, quality_signals
+
+    labels = [r["label"] for r in rows]
+    measured = [quality_signals(r["text"]) for r in rows]
+    return {name: _r(roc_auc(labels, [m[name] for m in measured])) for name in SIGNALS}
+
+
 def unparse_control(originals: Sequence[str], scorers: dict[str, Scorer]) -> dict[str, float | None]:
     """AUC of the planted originals (1) against their bare ``ast.unparse`` round trip (0): layout only."""
     round_trip = [ast.unparse(ast.parse(t)) + "\n" for t in originals]
@@ -684,6 +694,10 @@ def main() -> None:
     control = unparse_control(originals, scorers)
     scored = time.perf_counter() - start
     print_table(results, control, args.threshold)
+    signals = signal_aucs(rows)
+    print("\neach quality signal alone (AUC; below 0.5: lower is better):")
+    for name, auc in signals.items():
+        print(f"  {name:28s} {_fmt(auc)}")
     judged = None
     if args.judge:  # on a sample (minutes per file on 2 cores), beside the other scorers on the same sample
         sample = judge_sample(rows, args.judge_per_source)
@@ -716,6 +730,7 @@ def main() -> None:
         "seconds": {"build_set": round(built, 1), "score": round(scored, 1)},
         "results": results,
         "control_unparse_round_trip_auc": control,
+        "signal_auc": signals,
         "judge_sample": (
             None if judged is None else {"model": args.judge, "per_source": args.judge_per_source, "results": judged}
         ),
