@@ -1,7 +1,8 @@
 """Loading a fastText classifier: a shipped model's name or a model file, and its probabilities for texts.
 
 Shipped models live in ``curate/filters/models/`` (the ``classifier`` step's) and are named without their suffix
-(``model: code_quality``).
+(``model: code_quality``). A ``.signals`` file is not fastText but level 3's logistic model over objective signals
+(:mod:`codemill.curate.classify.level3`); :func:`load_classifier` opens either.
 """
 
 from __future__ import annotations
@@ -9,14 +10,24 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from codemill.curate.classify.features import VIEWS, View
 
-__all__ = ["LABEL_PREFIX", "MODELS_DIR", "Classifier", "ClassifierError", "resolve_model", "shipped_models"]
+__all__ = [
+    "LABEL_PREFIX",
+    "MODELS_DIR",
+    "Classifier",
+    "ClassifierError",
+    "TextScorer",
+    "load_classifier",
+    "resolve_model",
+    "shipped_models",
+]
 
 MODELS_DIR = Path(__file__).parents[1] / "filters" / "models"
-MODEL_SUFFIXES = (".ftz", ".bin")
+SIGNALS_SUFFIX = ".signals"
+MODEL_SUFFIXES = (".ftz", ".bin", SIGNALS_SUFFIX)
 LABEL_PREFIX = "__label__"
 
 
@@ -86,3 +97,25 @@ class Classifier:
             return []
         names, _ = self.model.predict([VIEWS[self.view](t) for t in texts], k=1)
         return [ns[0].removeprefix(LABEL_PREFIX) for ns in names]
+
+
+class TextScorer(Protocol):
+    """What the ``classifier`` step needs of a model: its labels and P(label) per text."""
+
+    @property
+    def labels(self) -> Sequence[str]: ...
+
+    def probabilities(self, texts: Sequence[str], label: str) -> list[float]: ...
+
+
+def load_classifier(model: str | os.PathLike[str], view: View = "full") -> TextScorer:
+    """A fastText :class:`Classifier`, or level 3's signal model for a ``.signals`` file (which has no view)."""
+    path = resolve_model(model)
+    if path.suffix == SIGNALS_SUFFIX:
+        from codemill.curate.classify.level3 import SignalModel
+
+        try:
+            return SignalModel.load(path)
+        except (ValueError, KeyError) as exc:
+            raise ClassifierError(f"cannot load signal model {path}: {exc}") from exc
+    return Classifier(path, view)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from codemill.curate.classify.features import View
-from codemill.curate.classify.model import Classifier, ClassifierError
+from codemill.curate.classify.model import ClassifierError, TextScorer, load_classifier
 from codemill.curate.filters.base import Fail, LadderFilter, Mode
 from codemill.data.schema import Document
 from codemill.pipeline.step import Params
@@ -48,7 +48,7 @@ class ClassifierFilter(LadderFilter[ClassifierParams]):
 
     def __init__(self, params: ClassifierParams | None = None) -> None:
         super().__init__(params)
-        self._clf: Classifier | None = None
+        self._clf: TextScorer | None = None
 
     def default_score_name(self) -> str:
         return Path(self.params.model).name.split(".")[0]
@@ -56,10 +56,10 @@ class ClassifierFilter(LadderFilter[ClassifierParams]):
     def setup(self) -> None:
         if self._clf is None:
             p = self.params
-            clf = Classifier(p.model, p.view)
+            clf = load_classifier(p.model, p.view)
             if p.positive not in clf.labels:
                 raise ClassifierError(
-                    f"label {p.positive!r} is not one of the model's labels {clf.labels} ({clf.path})"
+                    f"label {p.positive!r} is not one of the model's labels {list(clf.labels)} ({p.model})"
                 )
             self._clf = clf
 
@@ -67,7 +67,7 @@ class ClassifierFilter(LadderFilter[ClassifierParams]):
         return {**self.__dict__, "_clf": None}
 
     @property
-    def classifier(self) -> Classifier:
+    def classifier(self) -> TextScorer:
         if self._clf is None:
             self.setup()
         assert self._clf is not None
