@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from codemill.curate.classify.model import Classifier
+from codemill.curate.classify.model import load_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench/results/level3_eval.json"
@@ -526,7 +526,7 @@ def _r(x: float | None) -> float | None:
 
 
 def model_scorer(model: str) -> Scorer:
-    clf = Classifier(model)
+    clf = load_classifier(model)
     return lambda texts: clf.probabilities(texts, "good")
 
 
