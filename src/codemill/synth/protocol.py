@@ -295,9 +295,8 @@ def _sandbox(draft: Draft) -> str:
 def _tests_of(draft: Draft, answer: Generation) -> str:
     tests = extract_code(answer.text, fence_of(draft.agent.language)) if answer.error is None else ""
     language = _sandbox(draft)
-    names = entry_points(draft.attempts[0].code, language) if draft.attempts else []
-    tests, cut = without_definitions(tests, names, language)
     code = draft.attempts[0].code if draft.attempts else ""
+    tests, cut = without_definitions(tests, entry_points(code, language), language)
     if language in {"javascript", "typescript"}:
         if _DECLARES_ASSERT.search(code):
             tests = _DECLARES_ASSERT.sub("", tests)  # asked for, but the solution has it: a second is a SyntaxError
