@@ -127,3 +127,13 @@ def test_tests_that_leave_out_the_assert_import_get_it() -> None:
     )
     write_tests([draft])
     assert draft.tests == 'const assert = require("node:assert");\nassert.deepStrictEqual(add(2, 3), 5);\n'
+
+
+def test_tests_that_do_not_parse_are_asked_again() -> None:
+    """Seen with the 1.5B teacher: a check cut off at ``==``: a SyntaxError for every solution."""
+    cut = "```python\nassert roman_to_int('I') ==\n```"
+    good = "```python\nassert roman_to_int('V') == 5\n```"
+    draft = _draft("python", ROMAN, Answers([cut, good]))
+    write_tests([draft], retries=1)
+    assert draft.tests == "assert roman_to_int('V') == 5\n"
+    assert "do not parse" in read_tests(ROMAN, "assert roman_to_int('I') ==\n", "python")[-1]

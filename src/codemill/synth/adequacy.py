@@ -373,6 +373,10 @@ def read_tests(code: str, tests: str, language: str) -> list[str]:
     if not checks.search(plain) and not last_is_test:
         problems.append("the tests hold no check that can fail the run (an assertion, a throw, a non-zero exit)")
     if language == "python":
+        try:
+            ast.parse(tests)
+        except SyntaxError as error:  # e.g. a check cut off at ``==``: then nothing after it runs either
+            problems.append(f"the tests do not parse (line {error.lineno}: {error.msg})")
         problems += _catches_own_assertions_python(tests)
     return problems
 
