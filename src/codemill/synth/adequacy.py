@@ -30,8 +30,7 @@ from typing import Any
 from codemill.curate.pack.syntax import parser_for
 from codemill.data.language_rules import rules_for, whole_program
 from codemill.sandbox import LimitsOverride, Request, run_many
-from codemill.sandbox import marker as completion
-from codemill.synth.verify import program
+from codemill.synth.verify import checked_request
 
 __all__ = [
     "AUDIT_LIMITS",
@@ -481,11 +480,7 @@ def audit_tests(
         for n, (kind, variant) in enumerate(variants):
             if variant is None:
                 continue
-            source, marker = completion.append(language, program(language, variant, rest))
-            requests.append(
-                Request(language=language, code=source, completion_marker=marker, limits=limits or AUDIT_LIMITS,
-                        id=f"{id_}/{kind}{n}")
-            )  # fmt: skip
+            requests.append(checked_request(language, variant, rest, limits or AUDIT_LIMITS, f"{id_}/{kind}{n}"))
             owners.append((index, kind))
     for (index, kind), result in zip(owners, run_many(requests, concurrency), strict=True):
         audit = audits[index]

@@ -25,8 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from codemill.sandbox import LimitsOverride, Request, run_many
-from codemill.sandbox import marker as completion
-from codemill.synth.verify import program
+from codemill.synth.verify import checked_request
 
 __all__ = ["CrossCheck", "cross_check", "split_checks"]
 
@@ -107,11 +106,7 @@ def cross_check(
         shapes[index] = (len(codes), len(bodies))
         for s, code in enumerate(codes):
             for k, body in enumerate(bodies):
-                source, marker = completion.append(language, program(language, code, body))
-                requests.append(
-                    Request(language=language, code=source, completion_marker=marker, limits=LIMITS,
-                            id=f"{id_}/x{s}.{k}")
-                )  # fmt: skip
+                requests.append(checked_request(language, code, body, LIMITS, f"{id_}/x{s}.{k}"))
                 owners.append((index, s, k))
     grids = {index: [[False] * checks for _ in range(n)] for index, (n, checks) in shapes.items()}
     for (index, s, k), result in zip(owners, run_many(requests, concurrency), strict=True):

@@ -22,7 +22,15 @@ from codemill.sandbox.languages import UnknownLanguageError, get_language
 from codemill.synth.runner_tail import runner_tail
 from codemill.synth.schema import Attempt, Candidate, Outcome, Verification
 
-__all__ = ["DEFAULT_LIMITS", "dpo_pairs", "parse_blocks", "program", "sandbox_name", "verify_attempts"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "checked_request",
+    "dpo_pairs",
+    "parse_blocks",
+    "program",
+    "sandbox_name",
+    "verify_attempts",
+]
 
 DEFAULT_LIMITS = LimitsOverride(cpu_seconds=10, wall_seconds=30)
 """Per-request run limits: a synthetic exercise that needs more than 10 s of CPU is not an exercise."""
@@ -139,6 +147,15 @@ def program(language: str, code: str, tests: str) -> str:
     return "\n\n".join(p for p in parts if p.strip()) + "\n"
 
 
+def checked_request(language: str, code: str, tests: str, limits: LimitsOverride, id_: str) -> Request:
+    """The sandbox request that runs ``code`` against ``tests``: :func:`program`, with a completion marker after
+    the tests where the language allows one (an exit 0 before them is no pass). Verification, the test audit and
+    the cross-check all run their programs this one way."""
+    name = sandbox_name(language)
+    source, marker = completion.append(name, program(name, code, tests))
+    return Request(language=name, code=source, completion_marker=marker, limits=limits, id=id_)
+
+
 def _answer_blocks(attempt: Attempt, language: str) -> list[str]:
     """The blocks to parse: the extracted code and every fenced block tagged with the attempt's language.
 
@@ -186,17 +203,9 @@ def verify_attempts(
                 row.append(Verification(ok, [], "not_run", "no tests to run"))
             else:
                 row.append(Verification(ok))
-                language = sandbox_name(candidate.language)
-                # A marker after the tests, where the language allows: an exit 0 before them is no pass.
-                source, marker = completion.append(language, program(candidate.language, attempt.code, candidate.tests))
+                run_id = f"{candidate.id}/{a}"
                 requests.append(
-                    Request(
-                        language=language,
-                        code=source,
-                        completion_marker=marker,
-                        limits=limits or DEFAULT_LIMITS,
-                        id=f"{candidate.id}/{a}",
-                    )
+                    checked_request(candidate.language, attempt.code, candidate.tests, limits or DEFAULT_LIMITS, run_id)
                 )
                 slots.append((c, a))
         parsed.append(row)
