@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "eval": "codemill.evaluate.cli:evaluate",
     "synth": "codemill.synth.cli:synth",
     "loop": "codemill.loop.cli:loop",
+    "ablate": "codemill.ablate.cli:ablate",
     "train": "codemill.train.cli:train",
     "sandbox": "codemill.sandbox.cli:app",
     "mix": "codemill.curate.mix.cli:app",

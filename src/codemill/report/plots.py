@@ -405,3 +405,49 @@ def curve_svg(
         return fig
 
     return svg_of(build)
+
+
+def intervals_svg(
+    labels: Sequence[str],
+    series: dict[str, tuple[Sequence[float | None], Sequence[float | None]]],
+    title: str,
+    xlabel: str,
+) -> str | None:
+    """Grouped horizontal bars, one group per label, one bar per series, each with its interval as an error bar
+    (the ablation's held-out scores per arm, mean ± 95% interval over seeds)."""
+    if not labels or not series:
+        return None
+    names = list(series)
+    width = 0.8 / len(names)
+
+    def build() -> Figure:
+        fig = _figure(len(labels) * len(names), per_row=0.22, base=1.2)
+        ax = _hbar_axes(fig, labels)
+        for i, name in enumerate(names):
+            means, halves = series[name]
+            ys = [k - 0.4 + width * (i + 0.5) for k in range(len(labels))]
+            xs = [m if m is not None else 0.0 for m in means]
+            errs = [h if h is not None and h == h else 0.0 for h in halves]  # NaN (one seed): no bar
+            ax.barh(
+                ys,
+                xs,
+                height=width,
+                xerr=errs,
+                color=PALETTE[i % len(PALETTE)],
+                label=plot_label(name),
+                error_kw={"elinewidth": 0.8, "capsize": 2},
+            )
+        lows = [
+            m - (h if h is not None and h == h else 0.0)
+            for ms, hs in series.values()
+            for m, h in zip(ms, hs, strict=True)
+            if m is not None
+        ]
+        if lows:
+            ax.set_xlim(left=max(0.0, min(lows) * 0.9))
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, loc="left")
+        ax.legend(loc="lower right", fontsize=8)
+        return fig
+
+    return svg_of(build)
