@@ -26,10 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    return next((x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), platform.processor())
 
 
 def main() -> None:

@@ -201,26 +201,14 @@ def test_a_run_resumes_per_arm_and_seed_and_no_held_out_document_is_in_any_arm(
 
 
 def test_a_folder_of_another_recipe_is_refused(curated: Path, tmp_path: Path) -> None:
+    def one_arm(budget: int) -> AblationRecipe:
+        training = {"seq_length": 64, "batch_size": 4, "seeds": [0], "threads": 1}
+        return _recipe(curated, arms=[{"name": "all", "min_level": 0}], training=training, budget=budget)
+
     out = tmp_path / "ablation"
-    run_ablation(
-        _recipe(
-            curated,
-            arms=[{"name": "all", "min_level": 0}],
-            training={"seq_length": 64, "batch_size": 4, "seeds": [0], "threads": 1},
-            budget=2_000,
-        ),
-        out,
-    )
+    run_ablation(one_arm(2_000), out)
     with pytest.raises(AblationError, match=r"another recipe.*budget"):
-        run_ablation(
-            _recipe(
-                curated,
-                arms=[{"name": "all", "min_level": 0}],
-                training={"seq_length": 64, "batch_size": 4, "seeds": [0], "threads": 1},
-                budget=3_000,
-            ),
-            out,
-        )
+        run_ablation(one_arm(3_000), out)
 
 
 def test_a_bad_recipe_names_the_line(tmp_path: Path) -> None:
