@@ -206,8 +206,9 @@ def test_human_bytes(n: int, text: str) -> None:
 
 
 def test_score_histograms_mark_the_threshold_and_steps_are_named_by_their_models(tmp_path: Path) -> None:
-    """A real run of two classifiers (the shipped code_quality and lm_quality models, soft mode): the report shows
-    a histogram per score with each step's threshold, and tells the two `classifier` steps apart by model."""
+    """A real run of two classifiers (the shipped code_quality and level3 models, soft mode) on Python and Go: the
+    report shows a histogram per score with each step's threshold, one per language, and tells the two
+    `classifier` steps apart by model."""
     from helpers import STDLIB
 
     from codemill.pipeline.recipe import parse_recipe
@@ -218,7 +219,7 @@ def test_score_histograms_mark_the_threshold_and_steps_are_named_by_their_models
             "name": "scores",
             "steps": [
                 {"step": "classifier", "model": "code_quality", "positive": "good", "threshold": 0.5, "mode": "soft"},
-                {"step": "classifier", "model": "lm_quality", "positive": "good", "threshold": 0.4, "mode": "soft"},
+                {"step": "classifier", "model": "level3", "positive": "good", "threshold": 0.4, "mode": "soft"},
             ],
         }
     )
@@ -226,13 +227,18 @@ def test_score_histograms_mark_the_threshold_and_steps_are_named_by_their_models
     repo.mkdir(parents=True)
     for f in sorted((STDLIB / "json").glob("*.py")):
         (repo / f.name).write_text(f.read_text())
+    for f in sorted(Path("/usr/share/gocode/src/github.com/spf13/cobra").glob("*.go"))[:6]:  # make fixtures
+        (repo / f.name).write_text(f.read_text())
     stats = curate(recipe, [tmp_path / "repos"], tmp_path / "out", workers=1, progress=False)
-    assert stats["step_labels"] == ["read", "classifier (code_quality)", "classifier (lm_quality)"]
-    assert stats["score_thresholds"] == {"code_quality": 0.5, "lm_quality": 0.4}
+    assert stats["step_labels"] == ["read", "classifier (code_quality)", "classifier (level3)"]
+    assert stats["score_thresholds"] == {"code_quality": 0.5, "level3": 0.4}
     assert sum(stats["scores"]["code_quality"].values()) == stats["documents_kept"]
+    per_language = {lang: sum(bins.values()) for lang, bins in stats["score_languages"]["level3"].items()}
+    assert per_language == {"go": 6, "python": stats["documents_kept"] - 6}
     page = render_report(stats)
-    assert "classifier (code_quality)" in page and "classifier (lm_quality)" in page
+    assert "classifier (code_quality)" in page and "classifier (level3)" in page
     assert "threshold 0.5" in page and "threshold 0.4" in page and "score_code_quality of the kept" in page
+    assert "score_level3 per language" in page
 
 
 def test_progress_says_rates_and_kept_and_rejected_so_far() -> None:

@@ -85,6 +85,7 @@ class Profile:
     size_log2: Counter[int] = field(default_factory=Counter)  # bucket b holds sizes in [2**(b-1), 2**b)
     quality: Counter[int] = field(default_factory=Counter)  # kept documents per deepest ladder level passed
     scores: dict[str, Counter[int]] = field(default_factory=dict)  # score name -> bin (SCORE_BINS over 0..1) -> docs
+    score_languages: dict[str, dict[str, Counter[int]]] = field(default_factory=dict)  # score -> language -> bins
     code_removed: Counter[str] = field(default_factory=Counter)  # documents, segments, chars taken out of kept text
     code_removed_examples: list[dict[str, str]] = field(default_factory=list)  # the first few, for the report
 
@@ -99,6 +100,7 @@ class Profile:
         self.quality[quality] += 1
         for name, value in (scores or {}).items():
             self.scores.setdefault(name, Counter())[score_bin(value)] += 1
+            self.score_languages.setdefault(name, {}).setdefault(key, Counter())[score_bin(value)] += 1
 
     def count_code_removed(self, doc_id: str, removed: Mapping[str, Any]) -> None:
         """What ``code_removal`` took out of a kept text document (its ``meta["code_removed"]``)."""
@@ -120,6 +122,10 @@ class Profile:
             "size_log2": {str(k): v for k, v in sorted(self.size_log2.items())},
             "quality_levels": {str(k): v for k, v in sorted(self.quality.items())},
             "scores": {n: {str(b): c for b, c in sorted(bins.items())} for n, bins in sorted(self.scores.items())},
+            "score_languages": {
+                n: {lang: {str(b): c for b, c in sorted(bins.items())} for lang, bins in sorted(langs.items())}
+                for n, langs in sorted(self.score_languages.items())
+            },
             "code_removed": {**dict(self.code_removed), "examples": self.code_removed_examples},
         }
 
@@ -134,6 +140,8 @@ class Profile:
         p.quality.update({int(k): v for k, v in data.get("quality_levels", {}).items()})
         for name, bins in data.get("scores", {}).items():
             p.scores[name] = Counter({int(b): c for b, c in bins.items()})
+        for name, langs in data.get("score_languages", {}).items():
+            p.score_languages[name] = {lang: Counter({int(b): c for b, c in b2.items()}) for lang, b2 in langs.items()}
         removed = dict(data.get("code_removed", {}))
         p.code_removed_examples = list(removed.pop("examples", []))
         p.code_removed.update(removed)
@@ -147,6 +155,9 @@ class Profile:
         self.quality.update(other.quality)
         for name, bins in other.scores.items():
             self.scores.setdefault(name, Counter()).update(bins)
+        for name, langs in other.score_languages.items():
+            for lang, bins in langs.items():
+                self.score_languages.setdefault(name, {}).setdefault(lang, Counter()).update(bins)
         self.code_removed.update(other.code_removed)
         room = CODE_EXAMPLES - len(self.code_removed_examples)
         self.code_removed_examples += other.code_removed_examples[: max(0, room)]

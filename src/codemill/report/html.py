@@ -246,6 +246,16 @@ def _context(stats: dict[str, Any], title: str | None) -> dict[str, Any]:
             _svg(plots.score_histogram_svg(name, _score_bins(bins), _dict(stats.get("score_thresholds")).get(name)))
             for name, bins in sorted(_dict(stats.get("scores")).items())
         ],
+        "score_language_svgs": [
+            _svg(
+                plots.score_languages_svg(
+                    name,
+                    {lang: _score_bins(bins) for lang, bins in _dict(langs).items()},
+                    _dict(stats.get("score_thresholds")).get(name),
+                )
+            )
+            for name, langs in sorted(_dict(stats.get("score_languages")).items())
+        ],
         "dedup": _dedup(stats),
         "decontamination": _decontamination(stats),
         "outputs": _outputs(stats),

@@ -288,6 +288,38 @@ def score_histogram_svg(name: str, counts: Sequence[int], threshold: float | Non
     return svg_of(build)
 
 
+def score_languages_svg(
+    name: str, per_language: dict[str, Sequence[int]], threshold: float | None, most: int = 6
+) -> str | None:
+    """One score's histogram per language (the ``most`` languages with the most scored documents): each line is
+    the share of that language's documents per bin, so a language with few documents is as readable as a big one."""
+    shown = sorted(((lang, c) for lang, c in per_language.items() if sum(c) > 0), key=lambda x: (-sum(x[1]), x[0]))
+    shown = shown[:most]
+    if len(shown) < 2:  # one language: the histogram above says it all
+        return None
+
+    def build() -> Figure:
+        fig = Figure(figsize=(WIDTH_IN, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+        for i, (lang, counts) in enumerate(shown):
+            total = sum(counts)
+            edges = [k / len(counts) for k in range(len(counts) + 1)]
+            shares = [c / total for c in counts]
+            ax.stairs(shares, edges, color=PALETTE[i % len(PALETTE)], linewidth=1.4,
+                      label=f"{plot_label(lang)} ({human_count(total)})")  # fmt: skip
+        if threshold is not None:
+            ax.axvline(threshold, color="#c0392b", linewidth=1.5, linestyle="--")
+        ax.set_xlim(0, 1)
+        ax.set_ylabel("share of the language's documents")
+        ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.set_title(f"score_{plot_label(name)} per language", loc="left")
+        ax.legend(loc="best", fontsize=8)
+        return fig
+
+    return svg_of(build)
+
+
 def s_curve_svg(bands: int, rows: int, threshold: float) -> str | None:
     """The LSH S-curve: the chance that a pair of each Jaccard similarity becomes a candidate.
 

@@ -2,7 +2,7 @@
 
 The ``classifier`` step writes ``scores[<score name>]`` = the probability of the positive label; a document passes
 when that probability reaches the threshold (its quality rises to ``level``, 2 by default; level 3 is the same
-step with the ``lm_quality`` model). ``mode: soft`` only scores. The model, its views of a text and its training
+step with the ``level3`` signal model). ``mode: soft`` only scores. The model, its views of a text and its training
 are :mod:`codemill.curate.classify`.
 """
 
