@@ -3,6 +3,7 @@ trained from scratch on each ladder level and each mix ratio, several seeds per 
 
     make run                                  # out/curated
     .venv/bin/python bench/ablation_bench.py  [--recipe configs/ablate.yaml] [--curated out/curated]
+        [--only levels|ratios --work bench/.work/ablation-levels --out bench/results/ablation-levels.json]
 
 Resumable: the work folder ``bench/.work/ablation`` keeps every finished arm and run (delete it to start again).
 Writes ``bench/results/ablation.json``: per arm the held-out bits per byte (mean, sd, 95% t-interval over seeds),
@@ -36,9 +37,12 @@ def main() -> None:
     parser.add_argument("--curated", type=Path, default=ROOT / "out" / "curated")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work" / "ablation")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ablation.json")
+    parser.add_argument("--only", choices=["levels", "ratios"], help="run one experiment's arms (another --work)")
     args = parser.parse_args()
     recipe = load_ablation_recipe(args.recipe)
     recipe.curated = args.curated.resolve()
+    if args.only:
+        recipe.arms = [a for a in recipe.arms if (a.min_level is not None) == (args.only == "levels")]
     started = time.perf_counter()
     summary = run_ablation(recipe, args.work, lambda m: print(m, flush=True))
     wall = time.perf_counter() - started
