@@ -176,6 +176,11 @@ def test_a_run_resumes_per_arm_and_seed_and_no_held_out_document_is_in_any_arm(
     assert all(r["seeds"] == [0, 1] for r in rows)
     runs = sorted((out / "runs").rglob("seed-*.json"))
     assert len(runs) == 8
+    same = [json.loads(p.read_text()) for p in sorted((out / "runs" / "code-only").glob("*.json"))]
+    assert all(r["same_as"] == "all" for r in same)  # 10:0:0 is code at every level: one mix, trained once
+    assert [r["heldout"] for r in same] == [
+        json.loads(p.read_text())["heldout"] for p in sorted((out / "runs" / "all").glob("*.json"))
+    ]
     tokens = {json.loads(p.read_text())["tokens_trained"] for p in runs}
     assert tokens == {recipe.steps * 4 * 64}  # every run trains on as many tokens
     first = json.loads(runs[0].read_text())

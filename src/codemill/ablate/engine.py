@@ -4,6 +4,8 @@ Every phase writes its result file last, so a killed ablation resumes where it s
 (``split/split.json``), each arm (``arms/NAME/arm.json``), the vocabulary (``vocab.json``) and each run
 (``runs/NAME/seed-S.json``) are reused when present. ``recipe.json`` pins the recipe: a folder made by another
 recipe is refused, so results of two recipes never mix. ``ablation.json`` is rebuilt from the run files each time.
+An arm whose mix is an earlier arm's (code at every level and ``10:0:0``) shares its data and its runs, marked
+``same_as``: trained again it gives the same numbers to the last digit (measured), so it is not trained again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from codemill.ablate.arms import arm_tokens, build_arm
+from codemill.ablate.arms import arm_mix_options, arm_tokens, build_arm
 from codemill.ablate.heldout import HELDOUT_KINDS, heldout_documents, split_corpus
 from codemill.ablate.recipe import AblationRecipe, ArmSpec
 from codemill.ablate.training import eval_set, train_run
@@ -78,18 +80,34 @@ def _vocabulary(recipe: AblationRecipe, folder: Path, arm_folders: list[Path]) -
     return TrimmedVocab.load(path)
 
 
-def heldout_in_arms(folder: Path, arm_folders: list[Path]) -> dict[str, int]:
-    """Per arm, how many held-out documents its mix holds (by id, repeats included): the proof that is 0."""
+def _same_mixes(recipe: AblationRecipe) -> dict[str, str]:
+    """Arms whose mix is the same as an earlier arm's (``10:0:0`` and level 0 of the code, say): name -> that arm."""
+    first: dict[str, str] = {}
+    same: dict[str, str] = {}
+    for arm in recipe.arms:
+        options = arm_mix_options(arm, recipe).model_dump(mode="json")
+        total = sum(options["ratio"].values())
+        options["ratio"] = {k: v / total for k, v in options["ratio"].items() if v > 0}  # 10:0:0 is code alone
+        key = json.dumps(options, sort_keys=True)
+        if key in first:
+            same[arm.name] = first[key]
+        else:
+            first[key] = arm.name
+    return same
+
+
+def heldout_in_arms(folder: Path, arm_folders: list[Path]) -> list[int]:
+    """Per arm folder, how many held-out documents its mix holds (by id, repeats included): the proof that is 0."""
     held: set[str] = set()
     for kind in HELDOUT_KINDS:
         with open_binary_read(folder / "split" / "heldout" / f"{kind}.jsonl") as f:
             held.update(json.loads(line)["id"] for line in f if line.strip())
-    found = {}
+    found = []
     for arm_folder in arm_folders:
         ids = set()
         for part in sorted((arm_folder / "mix" / "data").glob("*.parquet")):
             ids.update(i.split("#rep")[0] for i in pq.read_table(part, columns=["id"]).column("id").to_pylist())
-        found[arm_folder.name] = len(ids & held)
+        found.append(len(ids & held))
     return found
 
 
@@ -98,9 +116,13 @@ def run_ablation(recipe: AblationRecipe, folder: Path, say: Callable[[str], None
     _pin_recipe(recipe, folder)
     say(f"split: held-out sets and the pool from {recipe.curated}")
     split = split_corpus(recipe.curated, folder / "split", recipe.heldout)
-    arm_folders = [folder / "arms" / arm.name for arm in recipe.arms]
+    same_as = _same_mixes(recipe)
+    arm_folders = [folder / "arms" / same_as.get(arm.name, arm.name) for arm in recipe.arms]
     arms: dict[str, dict[str, Any]] = {}
     for arm, arm_folder in zip(recipe.arms, arm_folders, strict=True):
+        if arm.name in same_as:
+            arms[arm.name] = {**arms[same_as[arm.name]], "same_as": same_as[arm.name]}
+            continue
         say(f"arm {arm.name}: mix and pack {recipe.budget:,} tokens")
         try:
             arms[arm.name] = build_arm(arm, recipe, folder / "split" / "pool", arm_folder)
@@ -121,13 +143,19 @@ def run_ablation(recipe: AblationRecipe, folder: Path, say: Callable[[str], None
             path = folder / "runs" / arm.name / f"seed-{seed}.json"
             if path.exists():
                 continue
+            if arm.name in same_as:  # the same data, seed and model: the same run, so its result, not a rerun
+                original = json.loads((folder / "runs" / same_as[arm.name] / path.name).read_text(encoding="utf-8"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, json.dumps({**original, "arm": arm.name, "same_as": same_as[arm.name]}))
+                continue
             if stream is None:
                 stream = vocab.map(arm_tokens(arm_folder))
             say(f"train {arm.name} seed {seed}: {recipe.steps} steps")
             result = train_run(stream, vocab.size, recipe, seed, sets)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, json.dumps({"arm": arm.name, **result}, indent=2))
-    summary = summarise(recipe, folder, split, arms, vocab, heldout_in_arms(folder, arm_folders))
+    leaks = dict(zip([a.name for a in recipe.arms], heldout_in_arms(folder, arm_folders), strict=True))
+    summary = summarise(recipe, folder, split, arms, vocab, leaks)
     atomic_write_text(folder / "ablation.json", json.dumps(summary, indent=2))
     return summary
 
