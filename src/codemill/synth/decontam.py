@@ -6,6 +6,11 @@ output that shares a 10-gram with HumanEval, MBPP or MultiPL-E must not be train
 number-and-punctuation n-grams) and its document n-gram function, so a synthetic sample and a corpus document
 are judged by one rule. The step's corpus stoplist is not used: it needs document frequencies of a corpus, and
 a few hundred synthetic samples are not one.
+
+With ``entry_points`` (the loop's rule: the benchmark it evaluates on must not be trained on) a sample whose
+solution defines a function named as a benchmark item's entry point is refused too, whatever its text: a model
+trained on its own ``sort_array`` is no longer tested on HumanEval's. Names are exact (``add`` is HumanEval/53's);
+a strict rule, so it is off unless asked for.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from codemill.curate.decontam.step import Decontaminate, DecontaminateParams, _d
 from codemill.pipeline.step import StageContext
 from codemill.synth.schema import Outcome
 
-__all__ = ["BenchmarkIndex", "benchmark_index", "decontaminate_outcomes", "decontaminated", "outcome_texts"]
+__all__ = [
+    "BenchmarkIndex",
+    "benchmark_index",
+    "contamination_reason",
+    "decontaminate_outcomes",
+    "decontaminated",
+    "outcome_texts",
+]
 
 NGRAM = 10
 
@@ -35,6 +47,7 @@ class BenchmarkIndex:
     grams: np.ndarray
     owners: np.ndarray
     items: tuple[str, ...]
+    entry_points: dict[str, str]  # a benchmark function's name -> the first item that defines it
 
     def first_hit(self, text: str) -> str | None:
         """The id of the benchmark item owning the first of ``text``'s n-grams found in the index, else None."""
@@ -54,14 +67,32 @@ def benchmark_index(benchmarks: tuple[str, ...]) -> BenchmarkIndex:
     with tempfile.TemporaryDirectory(prefix="codemill-synth-decontam-") as tmp:
         work = Path(tmp)
         step._index(StageContext(root=work, stage=0, inputs=(), work=work), 0)
-        items = tuple(item_id for item_id, _ in json.loads((work / "items.json").read_text())["items"])
-        return BenchmarkIndex(np.load(work / "index.npy"), np.load(work / "owner.npy"), items)
+        pairs = json.loads((work / "items.json").read_text())["items"]
+        names: dict[str, str] = {}
+        for item_id, name in pairs:
+            if name:
+                names.setdefault(name, item_id)
+        items = tuple(item_id for item_id, _ in pairs)
+        return BenchmarkIndex(np.load(work / "index.npy"), np.load(work / "owner.npy"), items, names)
 
 
-def decontaminated(texts: Sequence[str], benchmarks: Iterable[str]) -> list[str | None]:
-    """For each text, the benchmark item id it shares a whitespace-word 10-gram with, else None."""
+def decontaminated(
+    texts: Sequence[str], benchmarks: Iterable[str], names: Sequence[Sequence[str]] | None = None
+) -> list[str | None]:
+    """For each text, the benchmark item id it shares a whitespace-word 10-gram with, else None; with ``names``
+    (the functions each text's solution defines), also ``entry point NAME of ITEM`` for a benchmark's name."""
     index = benchmark_index(tuple(sorted(set(benchmarks))))
-    return [index.first_hit(text) for text in texts]
+    hits = [index.first_hit(text) for text in texts]
+    for i, defined in enumerate(names or []):
+        if hits[i] is None:
+            name = next((n for n in defined if n in index.entry_points), None)
+            hits[i] = None if name is None else f"entry point {name} of {index.entry_points[name]}"
+    return hits
+
+
+def contamination_reason(hit: str) -> str:
+    """Why a sample that :func:`decontaminated` hit is not kept, in a sentence's words."""
+    return f"defines the {hit}" if hit.startswith("entry point ") else f"shares a 10-gram with {hit}"
 
 
 def outcome_texts(outcome: Outcome) -> list[str]:

@@ -24,11 +24,11 @@ from typing import Any
 
 from codemill.data.textio import atomic_write_text
 from codemill.llm import Cache
-from codemill.synth.adequacy import TestAudit, audit_tests
+from codemill.synth.adequacy import TestAudit, audit_tests, entry_points
 from codemill.synth.agents import build_agents
 from codemill.synth.checklist import checklist_prompt, parse_checklist, weighted_score
 from codemill.synth.crosscheck import CrossCheck, cross_check
-from codemill.synth.decontam import decontaminated
+from codemill.synth.decontam import contamination_reason, decontaminated
 from codemill.synth.outputs import write_outputs
 from codemill.synth.protocol import Draft, ask, propose, share, solve, to_candidate, write_tests
 from codemill.synth.recipe import SynthRecipe
@@ -246,7 +246,7 @@ class Synth:
         elif score < least:
             why.append(f"checklist score {score:.2f} below {least:.2f}")
         if outcome.decontaminated is not None:
-            why.append(f"shares a 10-gram with {outcome.decontaminated}")
+            why.append(contamination_reason(outcome.decontaminated))
         return why
 
     def round(self, round_: int, targets: list[Any]) -> list[Outcome]:
@@ -264,7 +264,13 @@ class Synth:
         checked = self._cross_check(live)
         judged = dict(zip([d.id for d in live], self._judge(live), strict=True))
         texts = [d.instruction + "\n" + "\n".join(a.answer for a in d.attempts) + "\n" + d.tests for d in live]
-        contaminated = dict(zip([d.id for d in live], decontaminated(texts, self.recipe.decontaminate), strict=True))
+        names = None
+        if self.recipe.decontaminate_entry_points:
+            names = [
+                [n for a in d.attempts for n in entry_points(a.code, sandbox_name(d.agent.language))] for d in live
+            ]
+        hits = decontaminated(texts, self.recipe.decontaminate, names)
+        contaminated = dict(zip([d.id for d in live], hits, strict=True))
         outcomes = []
         for draft in drafts:
             reason, similarity = verdicts[draft.id]

@@ -138,6 +138,11 @@ class SynthRecipe(Strict):
     decontaminate: list[Literal["humaneval", "mbpp", "multipl-e", "cruxeval"]] = Field(
         default_factory=lambda: ["humaneval", "mbpp", "multipl-e"]
     )
+    decontaminate_entry_points: bool = Field(
+        False,
+        description="also refuse a sample whose solution defines a function named as one of those benchmarks' entry "
+        "points (strict: `add` is HumanEval/53's); for data trained on and then evaluated on those benchmarks",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> SynthRecipe:
