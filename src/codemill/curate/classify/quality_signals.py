@@ -27,6 +27,7 @@ _CRYPTIC = re.compile(r"^(?:[A-Za-z_]{1,2}|[A-Za-z]{1,2}\d+|_+\d*)$")
 _ASSERT = re.compile(r"\b(?:assert\w*|expect|should|require)\b\s*[.(!]?|\bself\.assert")
 _HINTED = re.compile(r"->|[(,]\s*\w+\s*:\s*[A-Za-z_]|\)\s*:\s*[A-Za-z_]")  # def f(x: int) -> str; f(a: number): T
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 #: the signals in order, as the level-3 model reads them
 SIGNALS = (
@@ -66,9 +67,18 @@ def quality_signals(text: str, max_lines: int = 4000) -> dict[str, float]:
         "cryptic_name_share": sum(1 for n in names if _CRYPTIC.match(n)) / len(names) if names else 0.0,
         "mean_name_length": sum(map(len, names)) / len(names) if names else 0.0,
         "long_line_share": sum(1 for line in lines if len(line) > 120) / len(lines),
-        "digit_share": sum(c.isdigit() for line in lines for c in line) / chars if chars else 0.0,
+        "digit_share": _digits(lines) / chars if chars else 0.0,
         "assert_share": sum(1 for line in lines if _ASSERT.search(line)) / len(lines),
         "hinted_definition_share": (
             sum(1 for i in definitions if _HINTED.search(lines[i])) / n_defs if n_defs else 0.0
         ),
     }
+
+
+def _digits(lines: list[str]) -> int:
+    """The characters of ``lines`` for which ``str.isdigit`` holds: deleted in C for ASCII text (where they are
+    0-9), counted one by one only where other scripts' digits could be among them."""
+    text = "".join(lines)
+    if text.isascii():
+        return len(text) - len(text.translate(_NO_DIGITS))
+    return sum(map(str.isdigit, text))
