@@ -113,6 +113,11 @@ def heldout_in_arms(folder: Path, arm_folders: list[Path]) -> list[int]:
 
 def run_ablation(recipe: AblationRecipe, folder: Path, say: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
     """Run (or resume) every arm and seed of ``recipe`` in ``folder``; write and return ``ablation.json``."""
+    if not recipe.curated.is_dir():
+        raise AblationError(
+            f"{recipe.curated}: no curated run there; `make run` writes one to out/curated, or pass --curated DIR "
+            "(a `codemill curate` output folder)"
+        )
     _pin_recipe(recipe, folder)
     say(f"split: held-out sets and the pool from {recipe.curated}")
     split = split_corpus(recipe.curated, folder / "split", recipe.heldout)
