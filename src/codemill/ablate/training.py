@@ -27,7 +27,7 @@ from codemill.ablate.recipe import AblationRecipe, ModelSpec
 from codemill.ablate.vocab import BYTES, TrimmedVocab
 from codemill.curate.pack.tokenizer import load_tokenizer
 from codemill.data.schema import Document
-from codemill.llm.transformers_backend import import_torch, use_cpu_threads
+from codemill.llm.transformers_backend import default_device, import_torch, use_cpu_threads
 
 __all__ = ["EvalSet", "build_model", "eval_set", "score", "train_run"]
 
@@ -98,10 +98,7 @@ def build_model(spec: ModelSpec, vocab_size: int, seq_length: int, seed: int) ->
 
 
 def _device(name: str) -> str:
-    torch, _ = import_torch()
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+    return default_device() if name == "auto" else name
 
 
 def score(model: Any, data: EvalSet, device: str, batch_size: int = 32) -> dict[str, Any]:
