@@ -36,25 +36,38 @@ def file_fingerprint(path: Path) -> str:
 
 
 class LlamaCpp(Backend):
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None, n_batch: int = 512) -> None:
+    """``lora``: a llama.cpp LoRA adapter GGUF applied on top of the model (``codemill train``'s ``gguf-lora``
+    export); it is part of the identity, so answers of the adapted model never share cache entries with the base's."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        lora: Path | None = None,
+    ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise LLMError(f"{self.model_path}: no such GGUF file")
+        if lora is not None and not Path(lora).is_file():
+            raise LLMError(f"{lora}: no such LoRA adapter file (codemill train writes DIR/adapter.gguf)")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
         self.identity = f"llama.cpp:{file_fingerprint(self.model_path)}"
-        self.process = LlamaProcess(
-            {
-                "model_path": str(self.model_path),
-                "n_ctx": n_ctx,
-                "n_threads": self.n_threads,
-                "n_batch": n_batch,
-                "seed": 0,
-                "verbose": False,
-            },
-            purpose="generation",
-        )
+        load = {
+            "model_path": str(self.model_path),
+            "n_ctx": n_ctx,
+            "n_threads": self.n_threads,
+            "n_batch": n_batch,
+            "seed": 0,
+            "verbose": False,
+        }
+        if lora is not None:
+            self.identity += f"+lora:{file_fingerprint(Path(lora))}"
+            load["lora_path"] = str(lora)
+        self.process = LlamaProcess(load, purpose="generation")
         self._metadata: dict[str, str] | None = None
 
     @property

@@ -4,6 +4,8 @@
   and judge of the shipped synth and loop recipes), ``smollm2``, ``gemma3-270m``: a small model shipped in PyPI
   packages, run embedded by llama.cpp (:mod:`codemill.llm.models`);
 - ``PATH.gguf``: any GGUF file, run embedded by llama.cpp;
+- ``BASE+lora:ADAPTER.gguf``: a shipped model or GGUF file with a llama.cpp LoRA adapter applied (what
+  ``codemill train --export gguf-lora`` and the loop write for a GGUF student);
 - ``hf:PATH_OR_SHIPPED_NAME``: a Hugging Face model folder (what ``codemill train`` writes), a GGUF file or a shipped
   model, run by ``transformers`` (the ``train`` extra): how a model trained by codemill is evaluated;
 - ``http://HOST:PORT[/v1][?FIELD=VALUE&...][#MODEL]`` (or ``https://``): an OpenAI-compatible server; without
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from pathlib import Path
 
 from codemill.llm.backend import Backend
 from codemill.llm.models import SHIPPED, gguf_path
@@ -29,6 +32,7 @@ SPEC_HELP = (
     f"A shipped model ({', '.join(SHIPPED)}; embedded llama.cpp), a .gguf file, "
     "hf:PATH_OR_SHIPPED_NAME (a Hugging Face model folder, e.g. one codemill train wrote, a .gguf or a shipped model, "
     "run by transformers: pip install 'codemill[train]'), "
+    "BASE+lora:ADAPTER.gguf (a llama.cpp LoRA adapter on a shipped model or .gguf), "
     "or an OpenAI-compatible server http://HOST:PORT[?FIELD=VALUE][#MODEL] (vLLM, SGLang, llama.cpp server, Ollama; "
     "query fields go into every request)."
 )
@@ -57,8 +61,10 @@ def backend_from_spec(
         from codemill.llm.transformers_backend import Transformers
 
         return Transformers(spec.removeprefix("hf:"), n_ctx=n_ctx, threads=threads)
+    spec, _, adapter = spec.partition("+lora:")
     if spec not in SHIPPED and not spec.endswith(".gguf"):
         raise LLMError(f"model {spec!r}: not understood. {SPEC_HELP}")
     from codemill.llm.llamacpp import LlamaCpp
 
-    return LlamaCpp(gguf_path(spec), n_ctx=n_ctx, n_threads=threads)
+    lora = Path(adapter).expanduser() if adapter else None
+    return LlamaCpp(gguf_path(spec), n_ctx=n_ctx, n_threads=threads, lora=lora)

@@ -13,8 +13,15 @@ __all__ = ["train"]
 
 
 def train(
-    data: Annotated[Path, typer.Option("--data", "-d", help="SFT JSONL (rows of ChatML messages), as synth writes.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the merged model (replaced when done).")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            "-d",
+            help="SFT JSONL (rows of ChatML messages) or, with --method dpo, DPO JSONL, as synth writes.",
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the result (replaced when done).")],
     base: Annotated[
         str, typer.Option("--base", "-b", help="Model to start from: a shipped name, a .gguf or a model folder.")
     ] = "smollm2",
@@ -27,8 +34,23 @@ def train(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per step.")] = 4,
     max_length: Annotated[int, typer.Option("--max-length", min=8, help="Tokens per row (longer rows cut).")] = 512,
     seed: Annotated[int, typer.Option(help="Seed of the adapters' initialisation, data order and dropout.")] = 0,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="sft: learn the answers; dpo: prefer each chosen answer over its rejected one (TRL's DPOTrainer)."
+        ),
+    ] = "sft",
+    beta: Annotated[float, typer.Option(min=0.0, help="DPO's beta: how far the model may move from the base.")] = 0.1,
+    export: Annotated[
+        str,
+        typer.Option(
+            help="merged: a Hugging Face folder (--model hf:OUTPUT); gguf-lora (GGUF base only): OUTPUT/adapter.gguf, "
+            "which llama.cpp applies on the very GGUF it was trained on (--model BASE+lora:OUTPUT/adapter.gguf)."
+        ),
+    ] = "merged",
 ) -> None:
-    """Fine-tune a model on SFT data with LoRA and save the merged model; evaluate it with --model hf:OUTPUT.
+    """Fine-tune a model on SFT data with LoRA and save the merged model or the adapter; the last line printed is
+    the --model spec of the result.
 
     Runs on the GPU when there is one, else on the CPU (minutes for a 135M model on a few hundred rows).
     Needs the train extra of codemill (torch, transformers, peft).
@@ -37,6 +59,9 @@ def train(
 
     from codemill.llm import LLMError
     from codemill.train.sft import LoraOptions, TrainError, train_lora
+
+    if method not in ("sft", "dpo"):
+        fail(f"--method is sft or dpo, not {method!r}")
 
     try:
         options = LoraOptions(
@@ -48,6 +73,7 @@ def train(
             batch_size=batch_size,
             max_length=max_length,
             seed=seed,
+            export=export,
         )
     except ValueError as error:
         fail(str(error))
@@ -55,24 +81,28 @@ def train(
     try:
         with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as progress:
             bar = progress.add_task("loading", total=None)
-            folder = train_lora(
-                base,
-                data,
-                output,
-                options,
-                on_step=lambda step, total, loss: progress.update(
-                    bar, completed=step, total=total, description=f"loss {loss:.3f}"
-                ),
-            )
+
+            def on_step(step: int, total: int, loss: float) -> None:
+                progress.update(bar, completed=step, total=total, description=f"loss {loss:.3f}")
+
+            if method == "dpo":
+                from codemill.train.dpo import train_dpo
+
+                folder = train_dpo(base, data, output, options, beta, on_step)
+            else:
+                folder = train_lora(base, data, output, options, on_step)
     except (TrainError, LLMError) as error:
         fail(str(error))
     import json
 
     record = json.loads((folder / "codemill-train.json").read_text())
+    what = f"{record['rows']} pairs" if method == "dpo" else f"{record['examples']} rows"
+    if method == "sft":
+        what += f" ({record['trained_tokens']} answer tokens)"
     out.print(
-        f"trained {record['steps']} steps on {record['examples']} rows ({record['trained_tokens']} answer tokens) "
-        f"in {record['seconds']:.0f} s on {record['device']}: loss {record['first_loss']:.3f} → "
-        f"{record['final_loss']:.3f}",
+        f"trained {record['steps']} steps on {what} in {record['seconds']:.0f} s on {record['device']}: "
+        f"loss {record['first_loss']:.3f} → {record['final_loss']:.3f}",
         soft_wrap=True,
     )
-    out.print(f"model: hf:{folder}", soft_wrap=True)
+    spec = f"{base}+lora:{folder / 'adapter.gguf'}" if export == "gguf-lora" else f"hf:{folder}"
+    out.print(f"model: {spec}", soft_wrap=True)

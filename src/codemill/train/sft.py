@@ -38,13 +38,17 @@ __all__ = [
     "IGNORE_INDEX",
     "Example",
     "LoraOptions",
+    "LoraRun",
     "TrainError",
     "evaluate_loss",
+    "prepare_lora",
     "read_sft",
     "render_example",
+    "save_lora",
     "train_lora",
 ]
 
+EXPORTS = ("merged", "gguf-lora")
 IGNORE_INDEX = -100  # the label torch's cross-entropy (and every transformers model) skips
 
 
@@ -71,8 +75,14 @@ class LoraOptions:
     batch_size: int = 4
     max_length: int = 512
     seed: int = 0
+    export: str = "merged"
+    """``merged``: the adapters merged into the base weights, saved as a Hugging Face folder (``hf:DIR``);
+    ``gguf-lora``: for a GGUF base, only the adapter, as ``DIR/adapter.gguf`` for llama.cpp to apply on top of the
+    very GGUF it was trained against (``BASE+lora:DIR/adapter.gguf``; :mod:`codemill.train.gguf_lora` says why)."""
 
     def __post_init__(self) -> None:
+        if self.export not in EXPORTS:
+            raise ValueError(f"export must be one of {', '.join(EXPORTS)}, not {self.export!r}")
         if self.rank < 1 or self.batch_size < 1 or self.max_length < 8 or self.epochs < 1:
             raise ValueError(f"LoraOptions out of range: {self}")
         if self.max_steps is not None and self.max_steps < 1:
@@ -232,36 +242,29 @@ def _install(partial: Path, output: Path) -> None:
         partial.rename(output)
 
 
-def train_lora(
-    base: str,
-    data: Path,
-    output: Path,
-    options: LoraOptions | None = None,
-    on_step: Callable[[int, int, float], None] | None = None,
-) -> Path:
-    """Fine-tune ``base`` on ``data`` with LoRA, merge the adapters and save a whole model folder at ``output``.
+@dataclass
+class LoraRun:
+    """A base model with fresh LoRA adapters, ready to train: what SFT and DPO share."""
 
-    ``base`` is a shipped model name, a GGUF file or a Hugging Face folder (``hf:`` optional), resolved as the
-    ``hf:`` backend resolves it. ``on_step(step, total_steps, loss)`` is called after every optimiser step.
-    The folder holds the model, the tokenizer with its chat template, and ``codemill-train.json`` (base, data
-    SHA-256, options, steps, first and final loss, seconds). It is written beside ``output`` and renamed into
-    place, so ``output`` is either absent, the old model, or the whole new one.
-    """
-    options = options or LoraOptions()
-    started = time.monotonic()
-    conversations = read_sft(data)  # before any model load: bad data fails in a second, not a minute
+    source: Any
+    tokenizer: Any
+    model: Any
+
+
+def prepare_lora(base: str, options: LoraOptions) -> LoraRun:
+    """Resolve ``base`` (converting a GGUF once), load it, and wrap it in peft adapters on the target modules."""
     torch, _ = import_torch()
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError:
         raise LLMError(f"training needs peft: {INSTALL_HINT}") from None
     source = resolve_hf_model(base)
+    if options.export == "gguf-lora" and source.gguf is None:
+        raise TrainError(f"{base}: export 'gguf-lora' needs a GGUF base model (a shipped name or a .gguf file)")
     folder = ensure_converted(source)
     tokenizer = load_tokenizer(folder)
     if not tokenizer.chat_template:
         raise TrainError(f"{base}: the model has no chat template, so chat rows cannot be rendered for it")
-    examples = _examples(tokenizer, conversations, options.max_length)
-
     torch.manual_seed(options.seed)
     model = load_model(folder)
     if model.device.type == "cpu":
@@ -282,6 +285,65 @@ def train_lora(
         warnings.simplefilter("ignore", FutureWarning)
         model = get_peft_model(model, lora)
     model.train()
+    return LoraRun(source, tokenizer, model)
+
+
+def save_lora(run: LoraRun, options: LoraOptions, output: Path, record: dict[str, Any]) -> Path:
+    """Save the trained adapters as ``options.export`` asks, with ``codemill-train.json`` (``record`` plus the
+    export's own facts), beside ``output`` first and then renamed into place."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    extra: dict[str, Any] = {}
+    if options.export == "gguf-lora":
+        extra = _save_gguf_adapter(run.model, run.source.gguf, options, partial)
+    else:
+        merged = run.model.merge_and_unload()
+        merged.eval()
+        merged.save_pretrained(partial)
+        run.tokenizer.save_pretrained(partial)
+    (partial / "codemill-train.json").write_text(json.dumps(record | extra, indent=2) + "\n")
+    _install(partial, output)
+    return output
+
+
+def _save_gguf_adapter(model: Any, base_gguf: Path | None, options: LoraOptions, folder: Path) -> dict[str, Any]:
+    """``folder/adapter.gguf`` (llama.cpp) and ``folder/adapter/`` (peft's own files, for any other runtime)."""
+    from codemill.train.gguf_lora import write_gguf_lora
+
+    assert base_gguf is not None  # train_lora refused other bases before loading anything
+    model.save_pretrained(folder / "adapter")
+    try:
+        adapted = write_gguf_lora(model.state_dict(), base_gguf, options.alpha, folder / "adapter.gguf")
+    except ValueError as error:
+        raise TrainError(str(error)) from None
+    return {"adapter": "adapter.gguf", "adapted_weights": adapted, "base_gguf": str(base_gguf)}
+
+
+def train_lora(
+    base: str,
+    data: Path,
+    output: Path,
+    options: LoraOptions | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> Path:
+    """Fine-tune ``base`` on ``data`` with LoRA and save at ``output`` the merged model or, with
+    ``options.export == "gguf-lora"``, the adapter for llama.cpp (:class:`LoraOptions`).
+
+    ``base`` is a shipped model name, a GGUF file or a Hugging Face folder (``hf:`` optional), resolved as the
+    ``hf:`` backend resolves it. ``on_step(step, total_steps, loss)`` is called after every optimiser step.
+    The folder holds the model, the tokenizer with its chat template, and ``codemill-train.json`` (base, data
+    SHA-256, options, steps, first and final loss, seconds). It is written beside ``output`` and renamed into
+    place, so ``output`` is either absent, the old model, or the whole new one.
+    """
+    options = options or LoraOptions()
+    started = time.monotonic()
+    conversations = read_sft(data)  # before any model load: bad data fails in a second, not a minute
+    torch, _ = import_torch()
+    run = prepare_lora(base, options)
+    tokenizer, model, source = run.tokenizer, run.model, run.source
+    examples = _examples(tokenizer, conversations, options.max_length)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=0.0)
 
@@ -307,14 +369,6 @@ def train_lora(
             if on_step is not None:
                 on_step(step, total, losses[-1])
 
-    merged = model.merge_and_unload()
-    merged.eval()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    merged.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
     record = {
         "base": base,
         "base_fingerprint": source.fingerprint,
@@ -330,6 +384,4 @@ def train_lora(
         "device": str(model.device),
         "seconds": round(time.monotonic() - started, 3),
     }
-    (partial / "codemill-train.json").write_text(json.dumps(record, indent=2) + "\n")
-    _install(partial, output)
-    return output
+    return save_lora(run, options, output, record)
