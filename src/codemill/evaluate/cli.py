@@ -72,6 +72,13 @@ def evaluate(
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks of each benchmark.")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            help="Only one half of each benchmark's tasks, halved by a hash of the task id: 'gap' (the half the loop "
+            "steers synthesis by) or 'held-out' (the half it measures on)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Sample i of a task uses seed + i.")] = 0,
     cache: Annotated[
         Path | None,
@@ -98,6 +105,7 @@ def evaluate(
     from codemill.evaluate.base import read_jsonl
     from codemill.evaluate.generate import GenerationPlan
     from codemill.evaluate.score import canonical_rows, resolve, score, write
+    from codemill.evaluate.split import SPLITS
     from codemill.report.eval_html import write_eval_report
 
     if sum(x is not None for x in (completions, solutions, model)) > 1:
@@ -116,7 +124,9 @@ def evaluate(
         _fail(f"{data}: {error}")
     generation: dict[str, object] = {}
     if model is not None:
-        plan = GenerationPlan("base", samples, temperature, top_p, max_tokens, seed, limit)
+        if split is not None and split not in SPLITS:
+            _fail(f"--split is {' or '.join(SPLITS)}, not {split!r}")
+        plan = GenerationPlan("base", samples, temperature, top_p, max_tokens, seed, limit, split)
         cache_path = None if no_cache else cache or (output / "llm-cache.sqlite" if output else None)
         rows, generation = _generate(benchmarks, model, mode, plan, cache_path, no_cache, threads, llm_concurrency)
     elif completions is not None:

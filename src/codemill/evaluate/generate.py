@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from codemill.evaluate.base import Ask, Benchmark, Task
 from codemill.evaluate.progress import counting_progress
+from codemill.evaluate.split import in_split
 from codemill.llm import LLM, Backend, Cache, Prompt, Sampling, backend_from_spec
 
 __all__ = ["GenerationPlan", "Mode", "choose_mode", "generate_rows", "generate_with_model"]
@@ -36,6 +37,8 @@ class GenerationPlan:
     seed: int = 0
     limit: int | None = None
     """Only the first ``limit`` tasks of each benchmark (a quick look; the full run leaves it None)."""
+    split: str | None = None
+    """Only the tasks of one half (:mod:`codemill.evaluate.split`: ``gap`` or ``held-out``), before ``limit``."""
 
 
 def choose_mode(requested: str, backend: Backend) -> Mode:
@@ -60,7 +63,8 @@ def generate_rows(
     prompts: list[Prompt] = []
     settings: list[Sampling] = []
     for benchmark in benchmarks:
-        for task in list(benchmark.tasks().values())[: plan.limit]:
+        chosen = [t for t in benchmark.tasks().values() if in_split(benchmark.key, t.task_id, plan.split)]
+        for task in chosen[: plan.limit]:
             ask = benchmark.generation_prompt(task, plan.mode)
             budget = plan.max_tokens or ask.max_tokens
             for sample in range(plan.samples):

@@ -1,5 +1,6 @@
 """The loop's round report: pass@1 per benchmark (and language) per round with its curve, gaps before and after
-each round, the data each gap got, what training did, and the cost (model calls, tokens, time)."""
+each round, the data each gap got, what training did, the paired before/after test with the decontamination proof
+of the rows trained on, and the cost (model calls, tokens, time)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _cost(entry: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def render_loop_report(loop: dict[str, Any], name: str = "loop") -> str:
+def render_loop_report(loop: dict[str, Any], name: str = "loop", split: bool = False) -> str:
     rounds = loop["rounds"]
     scores = [_pass_at_1(entry) for entry in rounds]
     keys = sorted({key for s in scores for key in s})
@@ -69,11 +70,22 @@ def render_loop_report(loop: dict[str, Any], name: str = "loop") -> str:
         ],
         "curve_svg": Markup(curve) if curve else None,
         "gaps": gaps,
+        "paired": [
+            {"round": entry["round"], "benchmark": benchmark, **row}
+            for entry in rounds[1:]
+            for benchmark, row in (entry.get("paired") or {}).items()
+        ],
+        "proofs": [
+            {"round": entry["round"], **entry["train"]["decontamination"]}
+            for entry in rounds[1:]
+            if "decontamination" in (entry.get("train") or {})
+        ],
+        "split": split,
         "seconds": loop.get("seconds", 0.0),
     }
     return _environment().get_template("loop.html").render(**context)
 
 
-def write_loop_report(path: Path, loop: dict[str, Any], name: str = "loop") -> Path:
-    atomic_write_text(path, render_loop_report(loop, name))
+def write_loop_report(path: Path, loop: dict[str, Any], name: str = "loop", split: bool = False) -> Path:
+    atomic_write_text(path, render_loop_report(loop, name, split))
     return path

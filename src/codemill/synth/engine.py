@@ -136,7 +136,8 @@ class Synth:
         memory = memory_dir or output / "memory"
         self.agents = {a.language: a for a in build_agents(recipe, self.cache, memory, seeds)}
         steering = recipe.steering
-        self.steering = Steering(list(self.agents), steering.concepts, steering.difficulties, recipe.seed)
+        generating = steering.languages or list(self.agents)
+        self.steering = Steering(generating, steering.concepts, steering.difficulties, recipe.seed)
         if steering.eval_results is not None:
             self.steering.load_eval_failures(steering.eval_results)
         self.accepted: list[Candidate] = []

@@ -113,6 +113,11 @@ class SteeringSpec(Strict):
     )
     difficulties: list[str] = Field(default_factory=lambda: ["easy", "medium", "hard"])
     eval_results: Path | None = Field(None, description="samples.jsonl of codemill eval: failures steer generation")
+    languages: list[str] | None = Field(
+        None,
+        description="the agents' languages that generate (default: every agent's); the others still critique drafts "
+        "and hand over verified parents: how a run is aimed at one weak language",
+    )
 
 
 class BudgetSpec(Strict):
@@ -158,6 +163,11 @@ class SynthRecipe(Strict):
                     problems.append(f"agent {agent.language}: unknown role {role!r}; roles: {', '.join(ROLES)}")
                 if key not in self.models:
                     problems.append(f"agent {agent.language}: model {key!r} is not a key of models")
+        unknown = sorted(set(self.steering.languages or ()) - set(languages))
+        if unknown:
+            problems.append(f"steering.languages {unknown} have no agent; agents: {languages}")
+        if self.steering.languages == []:
+            problems.append("steering.languages is empty: name at least one agent's language, or leave it out")
         if self.checklist.model not in self.models:
             problems.append(f"checklist.model {self.checklist.model!r} is not a key of models")
         if problems:
