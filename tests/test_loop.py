@@ -178,6 +178,8 @@ def test_focus_weakest_aims_synthesis_at_one_language(tmp_path: Path) -> None:
     assert recipe.steering.languages == ["bash"]
     assert {a.language for a in recipe.agents} == {"python", "javascript", "bash"}  # the others still critique
     assert Loop(LoopRecipe(), tmp_path, print).synth_recipe_for(1, gaps, tmp_path / "s").steering.languages is None
+    with pytest.raises(ValueError, match="focus"):
+        LoopRecipe(focus="klingon")
     with pytest.raises(ValueError, match="accumulate"):
         LoopRecipe(model="qwen2.5-coder-0.5b-instruct", train={"accumulate": False})
     with pytest.raises(ValueError, match=r"steering.languages \['ruby'\] have no agent"):

@@ -84,6 +84,17 @@ class LoopRecipe(Strict):
         return not self.model.startswith(("hf:", "http://", "https://"))
 
     @model_validator(mode="after")
+    def _known_focus(self) -> LoopRecipe:
+        if self.focus not in (None, "weakest"):
+            from codemill.sandbox.languages import UnknownLanguageError, get_language
+
+            try:  # a typo fails at load, not after the round's first evaluation
+                get_language(self.focus)
+            except UnknownLanguageError as error:
+                raise ValueError(f"focus: {error}") from None
+        return self
+
+    @model_validator(mode="after")
     def _trainable(self) -> LoopRecipe:
         if self.gguf_student and self.train.command is None and not self.train.accumulate:
             raise ValueError(

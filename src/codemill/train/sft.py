@@ -318,7 +318,7 @@ def _save_gguf_adapter(model: Any, base_gguf: Path | None, options: LoraOptions,
         adapted = write_gguf_lora(model.state_dict(), base_gguf, options.alpha, folder / "adapter.gguf")
     except ValueError as error:
         raise TrainError(str(error)) from None
-    return {"adapter": "adapter.gguf", "adapted_weights": adapted, "base_gguf": str(base_gguf)}
+    return {"adapter": "adapter.gguf", "adapted_weights": adapted, "base_gguf": base_gguf.name}  # no machine path
 
 
 def train_lora(
